@@ -1,0 +1,171 @@
+# dhg-operator build. `make` builds build/dhg (and build/dhg-operator once it exists).
+# Targets: all deps test unit integration asan tsan valgrind coverage lint fuzz bench demo clean
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := libcurl yaml-0.1 jansson libwebsockets libgit2 openssl libarchive
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-Iinternal -I. -pthread -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+
+# ---- areas: one static library each ------------------------------------------------------
+srcs_of = $(sort $(shell find $(1) -name '*.c' 2>/dev/null))
+SRC_util       := $(call srcs_of,internal/util)
+SRC_engine     := $(call srcs_of,internal/engine)
+SRC_kube       := $(call srcs_of,internal/kube)
+SRC_runtime    := $(call srcs_of,internal/runtime)
+SRC_output     := $(call srcs_of,internal/output)
+SRC_httpserver := $(call srcs_of,internal/httpserver)
+SRC_controller := $(call srcs_of,controller)
+AREAS := util engine kube runtime output httpserver controller
+
+# What each area links against (itself first, dependencies after).
+DEPS_util       := util
+DEPS_engine     := engine util
+DEPS_kube       := kube util
+DEPS_runtime    := runtime kube util
+DEPS_output     := output engine util
+DEPS_httpserver := httpserver util
+DEPS_controller := controller runtime httpserver output kube engine util
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+lib = $(BUILD)/lib/libdhg_$(1).a
+libs_for = $(foreach a,$(DEPS_$(1)),$(if $(SRC_$(a)),$(call lib,$(a))))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DDHG_VERSION='"$(VERSION)"' -c $< -o $@
+
+define area_rules
+$(call lib,$(1)): $(call obj,$(SRC_$(1)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach a,$(AREAS),$(if $(SRC_$(a)),$(eval $(call area_rules,$(a)))))
+
+# ---- binaries -----------------------------------------------------------------------------
+SRC_dhg      := $(call srcs_of,cmd/dhg)
+SRC_operator := $(call srcs_of,cmd/dhg-operator)
+BINS := $(if $(SRC_dhg),$(BUILD)/dhg) $(if $(SRC_operator),$(BUILD)/dhg-operator)
+
+$(BUILD)/dhg: $(call obj,$(SRC_dhg)) $(call libs_for,output) $(call libs_for,engine)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(SRC_dhg)) $(call libs_for,output) $(PKG_LIBS)
+
+$(BUILD)/dhg-operator: $(call obj,$(SRC_operator)) $(call libs_for,controller)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(SRC_operator)) $(call libs_for,controller) $(PKG_LIBS)
+
+# Helper programs used by integration tests and benchmarks (tests/tools/*.c, bench/*.c):
+# each links every library.
+ALL_LIBS = $(call libs_for,controller)
+TOOL_SRCS := $(call srcs_of,tests/tools) $(call srcs_of,bench)
+TOOLS := $(patsubst %.c,$(BUILD)/%,$(notdir $(TOOL_SRCS)))
+vpath %.c tests/tools bench
+$(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
+$(BUILD)/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
+
+# ---- unit tests (Check): one runner per area, suites found by name -------------------------
+UNIT_SRC = $(sort $(wildcard tests/unit/test_$(1)_*.c))
+UNIT_AREAS := $(foreach a,$(AREAS),$(if $(call UNIT_SRC,$(a)),$(a)))
+UNIT_BINS := $(foreach a,$(UNIT_AREAS),$(BUILD)/tests/unit-$(a))
+
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -DDHG_SOURCE_DIR='"$(CURDIR)"' -c $< -o $@
+
+define unit_rules
+$(BUILD)/tests/suites-$(1).c: $(call UNIT_SRC,$(1)) tests/unit/gen-suites.sh
+	@mkdir -p $$(dir $$@)
+	bash tests/unit/gen-suites.sh $(call UNIT_SRC,$(1)) > $$@
+$(BUILD)/tests/unit-$(1): $(call obj,$(call UNIT_SRC,$(1))) $(BUILD)/tests/suites-$(1).c \
+		$(BUILD)/obj/tests/unit/runner.o $(call libs_for,$(1))
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(ALL_LDFLAGS) -o $$@ $(call obj,$(call UNIT_SRC,$(1))) \
+		$(BUILD)/tests/suites-$(1).c $(BUILD)/obj/tests/unit/runner.o $(call libs_for,$(1)) \
+		$(CHECK_LIBS) $(PKG_LIBS)
+endef
+$(foreach a,$(UNIT_AREAS),$(eval $(call unit_rules,$(a))))
+
+# ---- targets ------------------------------------------------------------------------------
+.PHONY: all deps deps-build unit integration test asan tsan valgrind coverage lint fuzz bench demo clean tools
+
+all: $(BINS)
+tools: $(TOOLS)
+
+deps:
+	@bash scripts/install-deps.sh
+
+deps-build:
+	@DHG_DEPS_MINIMAL=1 bash scripts/install-deps.sh
+
+# Run unit tests. UNIT_WRAP prefixes each runner (valgrind).
+unit: $(UNIT_BINS)
+	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $(UNIT_WRAP) $$t || rc=1; done; exit $$rc
+
+# Integration tests drive the built binaries against real helm/kubectl/git/registry.
+# INTEGRATION selects scripts (default: all of tests/integration/test_*.sh).
+INTEGRATION ?= $(sort $(wildcard tests/integration/test_*.sh))
+integration: all tools
+	@DHG_BUILD=$(abspath $(BUILD)) bash tests/integration/run.sh $(INTEGRATION)
+
+test: deps
+	@$(MAKE) --no-print-directory lint-banned
+	@$(MAKE) --no-print-directory all tools
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan: deps-build
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" SAN="$(SAN_FLAGS)" all tools unit
+	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+		SAN="$(SAN_FLAGS)" INTEGRATION="$(ASAN_INTEGRATION)" integration
+
+tsan: deps-build
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" \
+		UNIT_BINS="$(filter %unit-runtime %unit-kube %unit-controller,$(foreach a,$(UNIT_AREAS),build-tsan/tests/unit-$(a)))" unit
+
+VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no
+valgrind: deps-build all tools $(UNIT_BINS)
+	@CK_FORK=no $(MAKE) --no-print-directory UNIT_WRAP="$(VALGRIND)" unit
+	@DHG_WRAP="$(VALGRIND)" $(MAKE) --no-print-directory INTEGRATION="$(VALGRIND_INTEGRATION)" integration
+
+# Integration scripts that are quick enough to run under sanitizers and valgrind.
+ASAN_INTEGRATION ?= $(sort $(wildcard tests/integration/test_cli_*.sh))
+VALGRIND_INTEGRATION ?= $(sort $(wildcard tests/integration/test_cli_*.sh))
+
+coverage:
+	@$(MAKE) --no-print-directory BUILD=build-cov OPT="-O0 -g --coverage" all tools unit
+
+BANNED := sprintf|strcpy|strcat|atoi|strtok|gets
+lint-banned:
+	@if grep -nE '\b($(BANNED))\s*\(' $$(find internal cmd controller tests/unit tests/tools bench -name '*.[ch]' 2>/dev/null) \
+		| grep -vE '(snprintf|vsnprintf|asprintf|fgets)\s*\(' | grep -vE '^\S+:\s*[0-9]+:\s*(\*|//)'; then \
+		echo "lint: banned function used (use snprintf/dhg_buf/strtol)"; exit 1; fi
+
+lint: lint-banned
+	@clang-format --dry-run -Werror $$(find internal cmd controller -name '*.[ch]') 2>&1 | head -50 || true
+
+fuzz:
+	@bash tests/fuzz/run.sh
+
+bench: all tools
+	@bash bench/engine.sh
+
+demo: deps all tools
+	@bash scripts/demo.sh
+
+clean:
+	rm -rf build build-asan build-tsan build-cov
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+# Shared helpers for integration tests. Source it: . "$(dirname "$0")/lib.sh"
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${DHG_BUILD:-$ROOT/build}
+TOOLS=$ROOT/.tools
+HELM3=$TOOLS/helm3
+HELM4=$TOOLS/helm4
+KUBECTL31=$TOOLS/k8s-v31/kubectl
+KUBECTL33=$TOOLS/k8s-v33/kubectl
+CORPUS=${DHG_CORPUS:-$ROOT/../shared/corpus}
+PY=/usr/bin/python3
+# DHG_WRAP (e.g. valgrind) prefixes our own binaries.
+DHG="${DHG_WRAP:-} $BUILD/dhg"
+OPERATOR="${DHG_WRAP:-} $BUILD/dhg-operator"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/dhg-test.XXXXXX")
+PIDS=()
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "$*"; exit 77; }
+ok() { echo "ok: $*"; }
+
+# A free TCP port on 127.0.0.1.
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# wait_for CMD... : retry up to ~20 s.
+wait_for() {
+	for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
