@@ -53,6 +53,15 @@ typedef struct engine_warnings {
 int engine_warnings_addf(engine_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void engine_warnings_dispose(engine_warnings *w);
 
+/* ---- numbers ------------------------------------------------------------------------------
+ * Integers that fit int64 are json_integer. Every other YAML number (floats, integers beyond
+ * int64, non-canonical forms such as 0644, 0x1F, 1e3, .inf) keeps its exact source text so
+ * that the generated template writes it back verbatim. Such a value is represented by a
+ * value that only these functions create and read; json_equal() compares their text. */
+json_t *engine_number_new(const char *text, size_t len); /* new reference, NULL if OOM */
+int engine_number_is(const json_t *v);                   /* 1 for a value made above */
+const char *engine_number_text(const json_t *v);         /* borrowed; NULL if not one */
+
 /* ---- extract ------------------------------------------------------------------------------ */
 
 #define ENGINE_MAX_FILE_BYTES ((size_t)32 << 20) /* a larger input file is refused */
