@@ -1,0 +1,131 @@
+# Real git servers for integration tests. Source it after lib.sh:
+#   . "$(dirname "$0")/gitserver.sh"
+#   gitsrv_http_start   -> GIT_HTTP_URL (http://127.0.0.1:PORT, no credentials), GIT_HTTP_USER,
+#                          GIT_HTTP_PASSWORD, GIT_HTTP_AUTH_URL (with user:password@, for plain git),
+#                          GIT_HTTP_ACCESS_LOG (nginx access log)
+#   gitsrv_ssh_start    -> GIT_SSH_URL (ssh://USER@127.0.0.1:PORT + repo root), GIT_SSH_KEY (private
+#                          key file, OpenSSH ed25519), GIT_SSH_KNOWN_HOSTS (known_hosts file),
+#                          GIT_SSH_COMMAND exported for plain git
+#   gitsrv_repo_create NAME [--empty]  -> bare repo $GITSRV_ROOT/NAME.git served by both; unless
+#                          --empty it gets one commit on main (README.md) and HEAD -> main.
+#   URLs of a repo: "$GIT_HTTP_URL/NAME.git", "$GIT_SSH_URL/NAME.git".
+# Servers bind 127.0.0.1 on free ports; their PIDs go to PIDS (stopped by lib.sh's cleanup).
+
+GITSRV_ROOT=$T/gitsrv/repos
+mkdir -p "$GITSRV_ROOT"
+export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.invalid \
+	GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.invalid
+# Plain git in tests must never read the user's config.
+export HOME=$T/gitsrv/home
+mkdir -p "$HOME"
+git config --global init.defaultBranch main
+git config --global protocol.version 2
+git config --global advice.detachedHead false
+
+gitsrv_repo_create() {
+	local name=$1 empty=${2:-}
+	local dir=$GITSRV_ROOT/$name.git
+	git init -q --bare -b main "$dir"
+	git -C "$dir" config http.receivepack true
+	git -C "$dir" config receive.denyNonFastForwards true
+	if [ "$empty" != --empty ]; then
+		local w=$T/gitsrv/seed-$name
+		git init -q -b main "$w"
+		echo "# $name" >"$w/README.md"
+		git -C "$w" add README.md
+		git -C "$w" commit -q -m "initial commit"
+		git -C "$w" push -q "$dir" main
+		rm -rf "$w"
+	fi
+}
+
+gitsrv_http_start() {
+	local d=$T/gitsrv/http port
+	mkdir -p "$d/tmp"
+	port=$(free_port)
+	GIT_HTTP_USER=gituser
+	GIT_HTTP_PASSWORD=s3cret-$RANDOM$RANDOM
+	htpasswd -bcB "$d/htpasswd" "$GIT_HTTP_USER" "$GIT_HTTP_PASSWORD" >/dev/null 2>&1 \
+		|| fail "htpasswd failed"
+	fcgiwrap -c 4 -s "unix:$d/fcgiwrap.sock" >"$d/fcgiwrap.log" 2>&1 &
+	PIDS+=($!)
+	local user_line=""
+	[ "$(id -u)" = 0 ] && user_line="user root;"
+	cat >"$d/nginx.conf" <<EOF
+$user_line
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 64; }
+http {
+	access_log $d/access.log;
+	client_body_temp_path $d/tmp/body;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	proxy_temp_path $d/tmp/proxy;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	client_max_body_size 0;
+	server {
+		listen 127.0.0.1:$port;
+		location / {
+			auth_basic "git";
+			auth_basic_user_file $d/htpasswd;
+			include /etc/nginx/fastcgi_params;
+			fastcgi_pass unix:$d/fcgiwrap.sock;
+			fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
+			fastcgi_param GIT_PROJECT_ROOT $GITSRV_ROOT;
+			fastcgi_param GIT_HTTP_EXPORT_ALL "";
+			fastcgi_param PATH_INFO \$uri;
+			fastcgi_param REMOTE_USER \$remote_user;
+			fastcgi_param GIT_CONFIG_NOSYSTEM 1;
+			fastcgi_param HOME $HOME;
+		}
+	}
+}
+EOF
+	wait_for test -S "$d/fcgiwrap.sock" || fail "fcgiwrap did not start: $(cat "$d/fcgiwrap.log")"
+	nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf" &
+	PIDS+=($!)
+	wait_for $PY -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" \
+		|| fail "nginx did not start: $(cat "$d/error.log")"
+	GIT_HTTP_URL=http://127.0.0.1:$port
+	GIT_HTTP_AUTH_URL=http://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@127.0.0.1:$port
+	GIT_HTTP_ACCESS_LOG=$d/access.log
+}
+
+gitsrv_ssh_start() {
+	local d=$T/gitsrv/ssh port user
+	mkdir -p "$d"
+	port=$(free_port)
+	user=$(id -un)
+	ssh-keygen -q -t ed25519 -N '' -C dhg-test-host -f "$d/hostkey" || fail "ssh-keygen host"
+	ssh-keygen -q -t ed25519 -N '' -C dhg-test-client -f "$d/client" || fail "ssh-keygen client"
+	cp "$d/client.pub" "$d/authorized_keys"
+	chmod 600 "$d/authorized_keys"
+	[ "$(id -u)" = 0 ] && mkdir -p /run/sshd
+	cat >"$d/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $port
+HostKey $d/hostkey
+AuthorizedKeysFile $d/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+PidFile $d/sshd.pid
+SetEnv PATH=/usr/bin:/bin:/usr/lib/git-core HOME=$HOME GIT_CONFIG_NOSYSTEM=1
+LogLevel ERROR
+EOF
+	/usr/sbin/sshd -D -e -f "$d/sshd_config" -p "$port" -h "$d/hostkey" 2>"$d/sshd.log" &
+	PIDS+=($!)
+	wait_for $PY -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" \
+		|| fail "sshd did not start: $(cat "$d/sshd.log")"
+	echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$d/hostkey.pub")" >"$d/known_hosts"
+	GIT_SSH_URL=ssh://$user@127.0.0.1:$port$GITSRV_ROOT
+	GIT_SSH_KEY=$d/client
+	GIT_SSH_KNOWN_HOSTS=$d/known_hosts
+	export GIT_SSH_COMMAND="ssh -i $d/client -o IdentitiesOnly=yes -o UserKnownHostsFile=$d/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes"
+}
