@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The Dockerfile's runtime stage must provide every shared library the built binaries load:
+# each library `ldd` reports is owned (dpkg -S) by a package that the runtime stage installs,
+# by one of their dependencies (apt-cache depends --recurse), or by the base image's essentials.
+. "$(dirname "$0")/lib.sh"
+command -v apt-cache >/dev/null || skip "apt-cache not available"
+bins=()
+for b in dhg dhg-operator; do [ -x "$BUILD/$b" ] && bins+=("$BUILD/$b"); done
+[ ${#bins[@]} -gt 0 ] || fail "no built binaries in $BUILD"
+
+# Packages named in the runtime stage's install line (the stage after the last FROM).
+runtime_pkgs=$(awk '/^FROM /{stage++} {print stage "\t" $0}' "$ROOT/Dockerfile" \
+	| awk -F'\t' -v last="$(grep -c '^FROM ' "$ROOT/Dockerfile")" '$1==last{print $2}' \
+	| sed -n '/apt-get install/,/rm -rf/p' | tr ' \\' '\n\n' \
+	| grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|update|DEBIAN_FRONTEND.*|var|lib|apt|lists)$' | sort -u)
+[ -n "$runtime_pkgs" ] || fail "could not read the runtime stage's package list"
+for p in $runtime_pkgs; do
+	apt-cache show "$p" >/dev/null 2>&1 || fail "runtime package '$p' does not exist in Debian"
+done
+# Everything apt would bring in with them, plus the essential packages every Debian image has.
+closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+	--no-replaces --no-enhances $runtime_pkgs 2>/dev/null | grep -vE '^\s' | sed 's/:.*//' | sort -u)
+essential=$(dpkg-query -W -f='${Package} ${Essential} ${Priority}\n' | awk '$2=="yes" || $3=="required"{print $1}' | sed 's/:.*//')
+have=$(printf '%s\n%s\n%s\n' "$runtime_pkgs" "$closure" "$essential" | sort -u)
+
+missing=0
+for b in "${bins[@]}"; do
+	while read -r lib; do
+		[ -n "$lib" ] || continue
+		real=$(readlink -f "$lib")
+		owner=$(dpkg -S "$lib" 2>/dev/null | head -n1 | cut -d: -f1) || true
+		[ -n "$owner" ] || owner=$(dpkg -S "$real" 2>/dev/null | head -n1 | cut -d: -f1) || true
+		if [ -z "$owner" ]; then echo "no package owns $lib ($b)"; missing=1; continue; fi
+		if ! grep -qx "$owner" <<<"$have"; then
+			echo "MISSING: $(basename "$b") needs $lib from package '$owner', not installed by the runtime stage"
+			missing=1
+		fi
+	done < <(ldd "$b" | awk '/=> \//{print $3}')
+done
+[ $missing = 0 ] || fail "the runtime stage lacks libraries"
+ok "runtime stage covers the shared libraries of ${bins[*]##*/} (packages: $(echo $runtime_pkgs))"
