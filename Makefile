@@ -97,7 +97,7 @@ endef
 $(foreach a,$(UNIT_AREAS),$(eval $(call unit_rules,$(a))))
 
 # ---- targets ------------------------------------------------------------------------------
-.PHONY: all deps deps-build unit integration test asan tsan valgrind coverage lint fuzz bench demo clean tools
+.PHONY: all deps deps-build unit integration test asan tsan valgrind coverage lint fuzz bench demo clean tools deploy-manifests
 
 all: $(BINS)
 tools: $(TOOLS)
@@ -164,6 +164,11 @@ bench: all tools
 
 demo: deps all tools
 	@bash scripts/demo.sh
+
+# Re-render deploy/operator.yaml and the chart's CRD copy after changing helm/ or crd/.
+deploy-manifests:
+	cp crd/helmcharts.dhg.deckhouse.io.yaml helm/dhg-operator/crds/
+	bash deploy/render.sh > deploy/operator.yaml
 
 clean:
 	rm -rf build build-asan build-tsan build-cov
