@@ -10,7 +10,7 @@ TOOLS="$ROOT/.tools"
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libyaml-dev libjansson-dev
   libwebsockets-dev libgit2-dev libssl-dev libarchive-dev check"
 TEST_PKGS="valgrind git nginx fcgiwrap openssh-server openssh-client docker-registry
-  apache2-utils openssl python3 python3-yaml curl unzip procps iproute2 ca-certificates time"
+  apache2-utils openssl python3 python3-yaml curl unzip procps iproute2 ca-certificates time lua5.4 lua-cjson"
 
 pkgs="$BUILD_PKGS"
 [ "${DHG_DEPS_MINIMAL:-0}" = 1 ] || pkgs="$pkgs $TEST_PKGS"
