@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Git writer against a real smart-HTTP server (nginx + fcgiwrap + git http-backend, basic auth).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gitserver.sh"
+W=$BUILD/gitout_write
+[ -x "$W" ] || fail "missing $W (make tools)"
+gitsrv_http_start
+gitsrv_repo_create deploy
+REPO=$GITSRV_ROOT/deploy.git
+URL=$GIT_HTTP_URL/deploy.git
+printf '%s\n' "$GIT_HTTP_PASSWORD" >"$T/pw"
+AUTH=(--username "$GIT_HTTP_USER" --password-file "$T/pw" --work-dir "$T/work")
+
+mkchart() { # dir version [extra-template]
+	rm -rf "$1"; mkdir -p "$1/templates"
+	printf 'apiVersion: v2\nname: shop\nversion: %s\n' "$2" >"$1/Chart.yaml"
+	printf 'replicas: 1\n' >"$1/values.yaml"
+	printf 'kind: Deployment\n' >"$1/templates/web-deployment.yaml"
+	[ -z "${3:-}" ] || printf 'kind: Service\n' >"$1/templates/$3"
+}
+head_of() { git -C "$REPO" rev-parse --verify -q "refs/heads/$1"; }
+
+# Someone else's file outside our path.
+git clone -q "$GIT_HTTP_AUTH_URL/deploy.git" "$T/other"
+mkdir -p "$T/other/charts" && echo keep >"$T/other/charts/other.txt" && echo app >"$T/other/app.txt"
+git -C "$T/other" add -A && git -C "$T/other" commit -qm "other files" && git -C "$T/other" push -q origin main
+
+# 1. first write: creates the path on main
+mkchart "$T/c1" 0.1.0 web-service.yaml
+out=$($W --url "$URL" --dir "$T/c1" --name shop --version 0.1.0 --source "namespaces shop" "${AUTH[@]}") \
+	|| fail "first write failed"
+echo "$out"
+grep -q 'changed=1' <<<"$out" || fail "first write made no commit"
+h1=$(head_of main)
+[ "$h1" = "$(sed -n 's/^commit=\([0-9a-f]*\).*/\1/p' <<<"$out")" ] || fail "reported commit != remote head"
+git -C "$REPO" log -1 --format=%B main | grep -q '^Update chart shop to 0.1.0$' || fail "commit subject"
+git -C "$REPO" log -1 --format=%B main | grep -q '^Source: namespaces shop$' || fail "commit body source"
+git -C "$REPO" log -1 --format=%B main | grep -q '^Content digest: sha256:' || fail "commit body digest"
+[ "$(git -C "$REPO" log -1 --format='%an <%ae>' main)" = "dhg test <dhg-test@example.invalid>" ] || fail "author"
+ok "first write created charts/shop ($h1)"
+
+# 2. identical write: no commit, no push (no receive-pack request)
+rp_before=$(grep -c 'git-receive-pack' "$GIT_HTTP_ACCESS_LOG" || true)
+out=$($W --url "$URL" --dir "$T/c1" --name shop --version 0.1.0 "${AUTH[@]}") || fail "second write failed"
+grep -q 'changed=0' <<<"$out" || fail "identical write made a commit: $out"
+[ "$(head_of main)" = "$h1" ] || fail "branch moved on an identical write"
+rp_after=$(grep -c 'git-receive-pack' "$GIT_HTTP_ACCESS_LOG" || true)
+[ "$rp_before" = "$rp_after" ] || fail "identical write talked to receive-pack"
+ok "identical write: no commit, no push"
+
+# 3. changed chart (template removed, version bumped): exactly one commit, tree == chart
+mkchart "$T/c2" 0.1.1
+out=$($W --url "$URL" --dir "$T/c2" --name shop --version 0.1.1 "${AUTH[@]}") || fail "third write failed"
+grep -q 'changed=1' <<<"$out" || fail "changed chart made no commit"
+[ "$(git -C "$REPO" rev-list --count "$h1..main")" = 1 ] || fail "expected exactly one new commit"
+[ "$(git -C "$REPO" rev-parse main^)" = "$h1" ] || fail "new commit's parent is not the old head"
+rm -rf "$T/check" && git clone -q "$GIT_HTTP_AUTH_URL/deploy.git" "$T/check"
+diff -r "$T/c2" "$T/check/charts/shop" || fail "tree at charts/shop differs from the chart"
+[ "$(cat "$T/check/charts/other.txt")" = keep ] && [ "$(cat "$T/check/app.txt")" = app ] \
+	|| fail "files outside the path were touched"
+[ ! -e "$T/check/charts/shop/templates/web-service.yaml" ] || fail "removed template still present"
+ok "changed chart: one commit, tree equals chart, outside files kept"
+
+# 4. new branch is created from the default branch; custom path
+out=$($W --url "$URL" --dir "$T/c2" --name shop --version 0.1.1 --branch release --path deploy/shop "${AUTH[@]}") \
+	|| fail "write to new branch failed"
+[ "$(git -C "$REPO" rev-parse release^)" = "$(head_of main)" ] || fail "release not created from main"
+git -C "$REPO" cat-file -e release:deploy/shop/Chart.yaml || fail "release has no chart"
+ok "missing branch created from the default branch"
+
+# 5. empty repository: orphan commit on the new branch
+gitsrv_repo_create empty --empty
+out=$($W --url "$GIT_HTTP_URL/empty.git" --dir "$T/c1" --name shop --version 0.1.0 --branch main "${AUTH[@]}") \
+	|| fail "write to empty repo failed"
+[ "$(git -C "$GITSRV_ROOT/empty.git" rev-list --count main)" = 1 ] || fail "orphan commit missing"
+ok "empty repository: orphan commit"
+
+# 6. wrong password: clear error, no secret in it, remote unchanged
+printf 'wrong-password\n' >"$T/badpw"
+before=$(head_of main)
+mkchart "$T/c3" 0.1.2 extra.yaml
+if $W --url "$URL" --dir "$T/c3" --name shop --version 0.1.2 --username "$GIT_HTTP_USER" \
+	--password-file "$T/badpw" --work-dir "$T/work" 2>"$T/err"; then fail "wrong password accepted"; fi
+cat "$T/err"
+grep -q "authentication failed for http://127.0.0.1:.*/deploy.git" "$T/err" || fail "no clear auth error"
+! grep -q "wrong-password" "$T/err" || fail "password leaked into the error"
+[ "$(head_of main)" = "$before" ] || fail "remote changed after a failed auth"
+git -C "$REPO" fsck --no-progress --no-dangling || fail "remote fsck after failed auth"
+ok "wrong password refused clearly, nothing written"
+
+# 7. no credentials at all
+if $W --url "$URL" --dir "$T/c3" --work-dir "$T/work" 2>"$T/err"; then fail "anonymous accepted"; fi
+grep -q "authentication failed" "$T/err" || fail "no clear error without credentials: $(cat "$T/err")"
+ok "anonymous refused clearly"
+
+# 8. corrupted local clone is detected and re-made
+for d in "$T"/work/*.git; do rm -rf "$d/objects" "$d/HEAD"; done
+out=$($W --url "$URL" --dir "$T/c3" --name shop --version 0.1.2 "${AUTH[@]}") || fail "write after corruption failed"
+grep -q 'changed=1' <<<"$out" || fail "write after corruption made no commit"
+git -C "$REPO" cat-file -e main:charts/shop/templates/extra.yaml || fail "chart not written after corruption"
+ok "corrupted local clone re-created"
