@@ -10,7 +10,7 @@
 #include "util/log.h"
 #include "util/str.h"
 
-#define DEFAULT_ATTEMPTS 5
+#define DEFAULT_ATTEMPTS 8
 
 typedef struct remote_state {
 	int have_branch, have_head;
@@ -198,8 +198,9 @@ static int push(gitout__session *s, const char *branch, int *conflict)
 	}
 	if (rc < 0)
 		return gitout__error(s, rc, "git: push failed to");
-	if (s->push_rejected)
-		return dhg_error_set(DHG_ERROR, "git: push to %s: %s", s->redacted_url, s->push_msg);
+	if (s->push_rejected) /* e.g. a protected branch or a hook: retrying cannot help */
+		return dhg_error_set(DHG_EFORBIDDEN, "git: push to %s rejected by the server: %s", s->redacted_url,
+				     s->push_msg);
 	return 0;
 }
 

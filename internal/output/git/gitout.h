@@ -61,7 +61,7 @@ typedef struct gitout_options {
 	const char *author_email; /* NULL = "dhg-operator@example.invalid" */
 	const char *source_desc;  /* commit body "Source: ..." (e.g. "namespaces shop; selector app=x") */
 	const char *work_dir;     /* NULL = "/tmp/dhg-git" */
-	int max_attempts;         /* pushes tried on non-fast-forward; 0 = 5 */
+	int max_attempts;         /* pushes tried on non-fast-forward; 0 = 8 */
 	/* Test hook: called after the commit is built, right before each push attempt. */
 	void (*before_push)(int attempt, void *payload);
 	void *payload;
@@ -85,7 +85,8 @@ typedef struct gitout_result {
  * or as an orphan commit on an empty repository.
  * Returns 0 with *out filled; DHG_EUNAUTHORIZED (authentication failed), DHG_EFORBIDDEN (host key
  * or certificate refused), DHG_EINVALID (bad options / path / chart), DHG_EUNAVAILABLE (network),
- * DHG_ECONFLICT (still rejected after max_attempts) or DHG_ERROR; dhg_error_last() has the
+ * DHG_ECONFLICT (still rejected after max_attempts), DHG_EFORBIDDEN also when the server declines
+ * the push (protected branch, hook), or DHG_ERROR; dhg_error_last() has the
  * detail (redacted). The chart is only read. Thread-safe (see above). */
 int gitout_write(gitout_result *out, const engine_chart *chart, const gitout_options *opts);
 
