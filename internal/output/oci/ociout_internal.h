@@ -1,0 +1,14 @@
+#ifndef DHG_OUTPUT_OCI_OCIOUT_INTERNAL_H
+#define DHG_OUTPUT_OCI_OCIOUT_INTERNAL_H
+
+/* Module-private helpers of internal/output/oci (not for other modules). Thread-safe. */
+
+#include <stddef.h>
+
+/* Standard or URL-safe base64, padding optional, whitespace ignored. *out malloc'd and
+ * NUL-terminated. Returns 0, DHG_EINVALID (no message set) or DHG_ENOMEM. */
+int ociout__base64_decode(char **out, size_t *outlen, const char *in, size_t len);
+/* Standard base64 with padding. *out malloc'd. Returns 0 or DHG_ENOMEM. */
+int ociout__base64_encode(char **out, const char *in, size_t len);
+
+#endif
