@@ -6,6 +6,7 @@
 #   gitsrv_ssh_start    -> GIT_SSH_URL (ssh://USER@127.0.0.1:PORT + repo root), GIT_SSH_KEY (private
 #                          key file, OpenSSH ed25519), GIT_SSH_KNOWN_HOSTS (known_hosts file),
 #                          GIT_SSH_COMMAND exported for plain git
+#   gitsrv_http_idle    -> waits until no git request is running on the HTTP server
 #   gitsrv_repo_create NAME [--empty]  -> bare repo $GITSRV_ROOT/NAME.git served by both; unless
 #                          --empty it gets one commit on main (README.md) and HEAD -> main.
 #   URLs of a repo: "$GIT_HTTP_URL/NAME.git", "$GIT_SSH_URL/NAME.git".
@@ -48,6 +49,7 @@ gitsrv_http_start() {
 	htpasswd -bcB "$d/htpasswd" "$GIT_HTTP_USER" "$GIT_HTTP_PASSWORD" >/dev/null 2>&1 \
 		|| fail "htpasswd failed"
 	fcgiwrap -c 4 -s "unix:$d/fcgiwrap.sock" >"$d/fcgiwrap.log" 2>&1 &
+	GITSRV_FCGI_PID=$!
 	PIDS+=($!)
 	local user_line=""
 	[ "$(id -u)" = 0 ] && user_line="user root;"
@@ -92,6 +94,21 @@ EOF
 	GIT_HTTP_URL=http://127.0.0.1:$port
 	GIT_HTTP_AUTH_URL=http://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@127.0.0.1:$port
 	GIT_HTTP_ACCESS_LOG=$d/access.log
+}
+
+# Waits until the HTTP server runs no git request any more (a killed client leaves the server
+# side finishing its receive-pack; inspect the repository only after that).
+gitsrv_http_idle() {
+	local i w
+	for i in $(seq 1 200); do
+		local busy=0
+		for w in $(ps -o pid= --ppid "$GITSRV_FCGI_PID" 2>/dev/null); do
+			[ -n "$(ps -o pid= --ppid "$w" 2>/dev/null)" ] && busy=1
+		done
+		[ $busy = 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 gitsrv_ssh_start() {
