@@ -15,7 +15,7 @@
 #include "util/hash.h"
 #include "util/str.h"
 
-static int add_dir(engine_chart *c, size_t *cap, const char *root, const char *rel)
+__attribute__((unused)) static int add_dir(engine_chart *c, size_t *cap, const char *root, const char *rel)
 {
 	char *dir = rel[0] ? dhg_asprintf("%s/%s", root, rel) : dhg_strdup(root);
 	DIR *d = dir ? opendir(dir) : NULL;
@@ -63,12 +63,12 @@ static int add_dir(engine_chart *c, size_t *cap, const char *root, const char *r
 	return error;
 }
 
-static int file_cmp(const void *a, const void *b)
+__attribute__((unused)) static int file_cmp(const void *a, const void *b)
 {
 	return strcmp(((const engine_file *)a)->path, ((const engine_file *)b)->path);
 }
 
-static void chart_dispose(engine_chart *c)
+__attribute__((unused)) static void chart_dispose(engine_chart *c)
 {
 	size_t i;
 	for (i = 0; i < c->nfiles; i++) {
@@ -79,7 +79,7 @@ static void chart_dispose(engine_chart *c)
 }
 
 /* A chart read from a directory, with the engine's digest definition. */
-static int chart_from_dir(engine_chart *c, const char *dir, const char *name, const char *version)
+__attribute__((unused)) static int chart_from_dir(engine_chart *c, const char *dir, const char *name, const char *version)
 {
 	size_t cap = 0, i;
 	dhg_sha256 *h = NULL;
@@ -110,7 +110,7 @@ static int chart_from_dir(engine_chart *c, const char *dir, const char *name, co
 	return error;
 }
 
-static char *read_opt_file(const char *path)
+__attribute__((unused)) static char *read_opt_file(const char *path)
 {
 	char *data = NULL;
 	size_t len;

@@ -330,6 +330,9 @@ int gitout__session_download(gitout__session *s, const char *const *refspecs, si
 	s->cred_attempts = 0;
 	if ((rc = git_remote_download(s->remote, &arr, &fo)) < 0)
 		return gitout__error(s, rc, "git: cannot fetch from");
+	/* local refs for what was fetched: later fetches negotiate from them */
+	if ((rc = git_remote_update_tips(s->remote, &fo.callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE, "dhg: fetch")) < 0)
+		return gitout__error(s, rc, "git: cannot record the refs fetched from");
 	return 0;
 }
 
