@@ -1,0 +1,768 @@
+/*
+ * engine_chart_generate() and friends: runs the processors over the objects and writes the
+ * chart's files (Chart.yaml, values.yaml, values.schema.json, templates/, crds/, files/,
+ * _helpers.tpl, NOTES.txt, .helmignore), then the content digest.
+ */
+#include "engine/engine.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/generate/emit.h"
+#include "engine/process/process.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/str.h"
+
+#define NOTES_MAX_LIST 50
+
+typedef struct files {
+	engine_file *items;
+	size_t len, cap;
+} files;
+
+static int files_add_take(files *f, const char *path, char *data, size_t len)
+{
+	char *p;
+	if (!data)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	if (f->len == f->cap) {
+		size_t ncap = f->cap ? f->cap * 2 : 32;
+		engine_file *n = realloc(f->items, ncap * sizeof(*n));
+		if (!n) {
+			free(data);
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		}
+		f->items = n;
+		f->cap = ncap;
+	}
+	if (!(p = dhg_strdup(path))) {
+		free(data);
+		return DHG_ENOMEM;
+	}
+	f->items[f->len].path = p;
+	f->items[f->len].data = data;
+	f->items[f->len].len = len;
+	f->len++;
+	return 0;
+}
+
+static int files_add_buf(files *f, const char *path, dhg_buf *b)
+{
+	size_t len = 0;
+	char *d;
+	if (b->len == 0 && dhg_buf_putc(b, '\0') == 0)
+		b->len = 0;
+	d = dhg_buf_detach(b, &len);
+	return files_add_take(f, path, d, len);
+}
+
+static void files_dispose(files *f)
+{
+	for (size_t i = 0; i < f->len; i++) {
+		free(f->items[i].path);
+		free(f->items[i].data);
+	}
+	free(f->items);
+	f->items = NULL;
+	f->len = f->cap = 0;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	return strcmp(((const engine_file *)a)->path, ((const engine_file *)b)->path);
+}
+
+/* ---- public small functions --------------------------------------------------------------- */
+
+void engine_chart_free(engine_chart *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nfiles; i++) {
+		free(c->files[i].path);
+		free(c->files[i].data);
+	}
+	free(c->files);
+	engine_warnings_dispose(&c->warnings);
+	free(c);
+}
+
+const engine_file *engine_chart_file(const engine_chart *c, const char *path)
+{
+	size_t lo = 0, hi;
+	if (!c || !path)
+		return NULL;
+	hi = c->nfiles;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(c->files[mid].path, path);
+		if (r == 0)
+			return &c->files[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int engine_chart_digest(char out[DHG_DIGEST_STR_SIZE], const engine_file *files_, size_t nfiles)
+{
+	dhg_sha256 *h = NULL;
+	int err;
+	unsigned char len8[8];
+
+	if ((err = dhg_sha256_new(&h)) < 0)
+		return err;
+	for (size_t i = 0; i < nfiles; i++) {
+		uint64_t l = files_[i].len;
+		for (int k = 0; k < 8; k++)
+			len8[k] = (unsigned char)(l >> (56 - 8 * k));
+		if ((err = dhg_sha256_update(h, files_[i].path, strlen(files_[i].path) + 1)) < 0 ||
+		    (err = dhg_sha256_update(h, len8, 8)) < 0 ||
+		    (files_[i].len && (err = dhg_sha256_update(h, files_[i].data, files_[i].len)) < 0))
+			goto done;
+	}
+	err = dhg_sha256_final_str(out, h);
+done:
+	dhg_sha256_free(h);
+	return err;
+}
+
+int engine_chart_write_dir(const engine_chart *c, const char *dir)
+{
+	char *tmp = NULL, *p = NULL;
+	int err;
+
+	if (!c || !dir || !*dir)
+		return dhg_error_set(DHG_EINVALID, "write chart: no directory given");
+	if ((err = dhg_tmpdir_sibling(&tmp, dir)) < 0)
+		return dhg_error_wrap("write chart to %s", dir);
+	for (size_t i = 0; i < c->nfiles; i++) {
+		free(p);
+		if (!(p = dhg_asprintf("%s/%s", tmp, c->files[i].path))) {
+			err = DHG_ENOMEM;
+			goto fail;
+		}
+		if ((err = dhg_mkdir_parent(p, 0755)) < 0 || (err = dhg_file_write(p, c->files[i].data, c->files[i].len)) < 0) {
+			dhg_error_wrap("write chart file %s", c->files[i].path);
+			goto fail;
+		}
+	}
+	if ((err = dhg_dir_replace(tmp, dir)) < 0) {
+		dhg_error_wrap("write chart to %s", dir);
+		goto fail;
+	}
+	free(p);
+	free(tmp);
+	return 0;
+fail:
+	dhg_rm_rf(tmp);
+	free(p);
+	free(tmp);
+	return err;
+}
+
+/* ---- object bookkeeping ------------------------------------------------------------------- */
+
+static const char *sget(const json_t *o, const char *k1, const char *k2)
+{
+	const json_t *v = json_object_get(o, k1);
+	if (k2)
+		v = json_object_get(v, k2);
+	return json_is_string(v) && !engine_number_is(v) ? json_string_value(v) : NULL;
+}
+
+static int cmp_str0(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+	const engine_process__item *x = a, *y = b;
+	int r;
+	if ((r = cmp_str0(x->kind, y->kind)))
+		return r;
+	if ((r = cmp_str0(x->name, y->name)))
+		return r;
+	if ((r = cmp_str0(x->ns, y->ns)))
+		return r;
+	return cmp_str0(x->api, y->api);
+}
+
+static char *lower(const char *s)
+{
+	char *d = dhg_strdup(s);
+	for (char *p = d; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return d;
+}
+
+/* The most common value among the strings in counts (an object name -> integer); ties go to
+ * the smallest string. Borrowed from counts, or NULL. */
+static const char *most_common(const json_t *counts)
+{
+	const char *best = NULL, *k;
+	json_int_t bn = 0;
+	json_t *v;
+	json_object_foreach((json_t *)counts, k, v)
+	{
+		json_int_t n = json_integer_value(v);
+		if (n > bn || (n == bn && best && strcmp(k, best) < 0)) {
+			best = k;
+			bn = n;
+		}
+	}
+	return best;
+}
+
+static int count_add(json_t *counts, const char *k)
+{
+	json_t *v = json_object_get(counts, k);
+	if (v)
+		return json_integer_set(v, json_integer_value(v) + 1) < 0 ? dhg_error_set(DHG_ENOMEM, "out of memory") : 0;
+	return json_object_set_new(counts, k, json_integer(1)) < 0 ? dhg_error_set(DHG_ENOMEM, "out of memory") : 0;
+}
+
+/* Image tags of every container of every object, counted. */
+static int count_tags(json_t *counts, const json_t *v, int depth)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	int err;
+	if (depth > 12)
+		return 0;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, x)
+		{
+			if ((!strcmp(k, "containers") || !strcmp(k, "initContainers")) && json_is_array(x)) {
+				json_t *c;
+				json_array_foreach(x, i, c)
+				{
+					const char *img = sget(c, "image", NULL), *at, *col = NULL, *sl;
+					if (!img)
+						continue;
+					at = strchr(img, '@');
+					sl = strrchr(img, '/');
+					for (const char *p = sl ? sl : img; *p && (!at || p < at); p++)
+						if (*p == ':')
+							col = p;
+					if (col) {
+						char *t = dhg_strndup(col + 1, at ? (size_t)(at - col - 1) : strlen(col + 1));
+						if (!t)
+							return DHG_ENOMEM;
+						err = count_add(counts, t);
+						free(t);
+						if (err < 0)
+							return err;
+					}
+				}
+			} else if ((err = count_tags(counts, x, depth + 1)) < 0) {
+				return err;
+			}
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) if ((err = count_tags(counts, x, depth + 1)) < 0) return err;
+	}
+	return 0;
+}
+
+/* ---- fixed files -------------------------------------------------------------------------- */
+
+static int put_chart_yaml(files *f, const char *name, const char *version, const char *app_version,
+			  const char *description)
+{
+	json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:s}", "apiVersion", "v2", "name", name, "version", version,
+			      "description", description, "type", "application");
+	dhg_buf b = DHG_BUF_INIT(0);
+	int err;
+	if (!c)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	if (app_version && json_object_set_new(c, "appVersion", json_string(app_version)) < 0) {
+		json_decref(c);
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	}
+	/* appVersion is always quoted (Helm's own advice), so write it by hand */
+	json_t *av = json_incref(json_object_get(c, "appVersion"));
+	json_object_del(c, "appVersion");
+	err = engine_emit_yaml(&b, c, 0, NULL);
+	if (!err && av) {
+		dhg_buf q = DHG_BUF_INIT(0);
+		const char *s = json_string_value(av);
+		/* force quotes: a string no resolver reads as a number stays readable either way */
+		err = dhg_buf_puts(&b, "appVersion: \"");
+		for (const char *p = s; !err && *p; p++) {
+			if (*p == '"' || *p == '\\')
+				err = dhg_buf_printf(&b, "\\%c", *p);
+			else if ((unsigned char)*p < 0x20)
+				err = dhg_buf_printf(&b, "\\x%02X", (unsigned char)*p);
+			else
+				err = dhg_buf_putc(&b, *p);
+		}
+		if (!err)
+			err = dhg_buf_puts(&b, "\"\n");
+		dhg_buf_dispose(&q);
+	}
+	json_decref(av);
+	json_decref(c);
+	if (!err)
+		err = files_add_buf(f, "Chart.yaml", &b);
+	dhg_buf_dispose(&b);
+	return err;
+}
+
+static int put_helpers(files *f, const char *n)
+{
+	char *s = dhg_asprintf(
+		"{{/*\n"
+		"Helpers of the %1$s chart (generated by dhg). Object names in the templates are\n"
+		"kept literal: they are the names of the objects this chart was generated from.\n"
+		"*/}}\n"
+		"\n"
+		"{{/* Chart name. */}}\n"
+		"{{- define \"%1$s.name\" -}}\n"
+		"{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix \"-\" }}\n"
+		"{{- end }}\n"
+		"\n"
+		"{{/* Fully qualified app name (release-name-chart, at most 63 characters). */}}\n"
+		"{{- define \"%1$s.fullname\" -}}\n"
+		"{{- if .Values.fullnameOverride }}\n"
+		"{{- .Values.fullnameOverride | trunc 63 | trimSuffix \"-\" }}\n"
+		"{{- else }}\n"
+		"{{- $name := default .Chart.Name .Values.nameOverride }}\n"
+		"{{- if contains $name .Release.Name }}\n"
+		"{{- .Release.Name | trunc 63 | trimSuffix \"-\" }}\n"
+		"{{- else }}\n"
+		"{{- printf \"%%s-%%s\" .Release.Name $name | trunc 63 | trimSuffix \"-\" }}\n"
+		"{{- end }}\n"
+		"{{- end }}\n"
+		"{{- end }}\n"
+		"\n"
+		"{{/* Chart name and version, as used by the helm.sh/chart label. */}}\n"
+		"{{- define \"%1$s.chart\" -}}\n"
+		"{{- printf \"%%s-%%s\" .Chart.Name .Chart.Version | replace \"+\" \"_\" | trunc 63 | trimSuffix \"-\" }}\n"
+		"{{- end }}\n"
+		"\n"
+		"{{/* Standard labels, added to the top-level labels of every object. */}}\n"
+		"{{- define \"%1$s.labels\" -}}\n"
+		"helm.sh/chart: {{ include \"%1$s.chart\" . | quote }}\n"
+		"{{ include \"%1$s.selectorLabels\" . }}\n"
+		"{{- if .Chart.AppVersion }}\n"
+		"app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}\n"
+		"{{- end }}\n"
+		"app.kubernetes.io/managed-by: {{ .Release.Service | quote }}\n"
+		"{{- end }}\n"
+		"\n"
+		"{{/* Selector labels (not used on the generated objects' own selectors, which stay as they were). */}}\n"
+		"{{- define \"%1$s.selectorLabels\" -}}\n"
+		"app.kubernetes.io/name: {{ include \"%1$s.name\" . | quote }}\n"
+		"app.kubernetes.io/instance: {{ .Release.Name | quote }}\n"
+		"{{- end }}\n"
+		"\n"
+		"{{/* Container image from {repository, tag, digest}: repo[:tag][@digest]. */}}\n"
+		"{{- define \"%1$s.image\" -}}\n"
+		"{{- .repository -}}\n"
+		"{{- if .tag }}:{{ .tag }}{{ end -}}\n"
+		"{{- if .digest }}@{{ .digest }}{{ end -}}\n"
+		"{{- end }}\n",
+		n);
+	if (!s)
+		return DHG_ENOMEM;
+	return files_add_take(f, "templates/_helpers.tpl", s, strlen(s));
+}
+
+static int put_notes(files *f, engine_process__item *items, size_t n)
+{
+	dhg_buf b = DHG_BUF_INIT(0);
+	size_t shown = 0, templated = 0;
+	int err;
+
+	for (size_t i = 0; i < n; i++)
+		if (items[i].tree && !items[i].is_crd)
+			templated++;
+	err = dhg_buf_printf(&b,
+			     "{{ .Chart.Name }} {{ .Chart.Version }} is installed as release \"{{ .Release.Name }}\" "
+			     "in namespace \"{{ .Release.Namespace }}\".\n\n"
+			     "It manages %zu object%s:\n",
+			     templated, templated == 1 ? "" : "s");
+	for (size_t i = 0; !err && i < n; i++) {
+		if (!items[i].tree || items[i].is_crd)
+			continue;
+		if (shown == NOTES_MAX_LIST) {
+			err = dhg_buf_printf(&b, "  ... and %zu more\n", templated - shown);
+			break;
+		}
+		err = dhg_buf_printf(&b, "  - %s %s\n", sget(items[i].tree, "kind", NULL) ? sget(items[i].tree, "kind", NULL) : items[i].kind,
+				     items[i].name);
+		shown++;
+	}
+	if (!err)
+		err = dhg_buf_puts(&b, "\nList them with:\n  kubectl get all -l app.kubernetes.io/instance={{ .Release.Name }} "
+				       "-n {{ .Release.Namespace }}\n");
+	if (!err)
+		err = files_add_buf(f, "templates/NOTES.txt", &b);
+	dhg_buf_dispose(&b);
+	return err;
+}
+
+static const char helmignore[] = "# Patterns to ignore when building packages.\n"
+				 ".DS_Store\n"
+				 ".git/\n"
+				 ".gitignore\n"
+				 ".bzr/\n"
+				 ".bzrignore\n"
+				 ".hg/\n"
+				 ".hgignore\n"
+				 ".svn/\n"
+				 "*.swp\n"
+				 "*.bak\n"
+				 "*.tmp\n"
+				 "*.orig\n"
+				 "*~\n"
+				 ".project\n"
+				 ".idea/\n"
+				 "*.tmproj\n"
+				 ".vscode/\n";
+
+/* ---- values, schema ------------------------------------------------------------------------ */
+
+static json_t *schema_of(const json_t *v)
+{
+	const char *k;
+	json_t *x, *s = json_object(), *props;
+	const char *type = "string";
+
+	if (!s)
+		return NULL;
+	if (engine_number_is(v))
+		type = "number";
+	else
+		switch (json_typeof(v)) {
+		case JSON_OBJECT: type = "object"; break;
+		case JSON_ARRAY: type = "array"; break;
+		case JSON_INTEGER: type = "integer"; break;
+		case JSON_REAL: type = "number"; break;
+		case JSON_TRUE:
+		case JSON_FALSE: type = "boolean"; break;
+		case JSON_NULL: type = "null"; break;
+		default: type = "string"; break;
+		}
+	if (json_object_set_new(s, "type", json_string(type)) < 0)
+		goto oom;
+	if (json_is_object(v) && json_object_size(v) > 0) {
+		if (!(props = json_object()) || json_object_set_new(s, "properties", props) < 0)
+			goto oom;
+		json_object_foreach((json_t *)v, k, x)
+		{
+			json_t *c = schema_of(x);
+			if (!c || json_object_set_new(props, k, c) < 0)
+				goto oom;
+		}
+	}
+	return s;
+oom:
+	json_decref(s);
+	return NULL;
+}
+
+static int merge_into(json_t *dst, const json_t *src)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)src, k, v)
+	{
+		json_t *d = json_object_get(dst, k);
+		if (json_is_object(d) && json_is_object(v)) {
+			if (merge_into(d, v) < 0)
+				return -1;
+		} else if (json_object_set_new(dst, k, json_deep_copy(v)) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int put_values(files *f, engine_process__ctx *ctx)
+{
+	dhg_buf b = DHG_BUF_INIT(0);
+	json_t *schema = NULL;
+	char *js = NULL;
+	int err;
+
+	if (ctx->opts->values_overlay && json_is_object(ctx->opts->values_overlay) &&
+	    merge_into(ctx->values, ctx->opts->values_overlay) < 0)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	if ((err = dhg_buf_printf(&b,
+				  "# Default values for the %s chart (generated by dhg).\n"
+				  "# Keys are the camelCase names of the source objects, then their kind\n"
+				  "# (e.g. webFrontend.deployment.replicas). When two objects map to the same\n"
+				  "# key, the later one in (kind, name, namespace) order gets a numeric suffix.\n\n",
+				  ctx->chart)) < 0)
+		goto done;
+	if ((err = engine_emit_yaml(&b, ctx->values, 0, ctx->comments)) < 0)
+		goto done;
+	if ((err = files_add_buf(f, "values.yaml", &b)) < 0)
+		goto done;
+	if (!(schema = schema_of(ctx->values)) ||
+	    json_object_set_new(schema, "$schema", json_string("http://json-schema.org/draft-07/schema#")) < 0 ||
+	    json_object_set_new(schema, "title", json_string(ctx->chart)) < 0) {
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (!(js = json_dumps(schema, JSON_INDENT(2) | JSON_SORT_KEYS))) {
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		goto done;
+	}
+	{
+		size_t l = strlen(js);
+		char *d = realloc(js, l + 2);
+		if (!d) {
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+			goto done;
+		}
+		js = d;
+		js[l] = '\n';
+		js[l + 1] = '\0';
+		err = files_add_take(f, "values.schema.json", js, l + 1);
+		js = NULL;
+	}
+done:
+	free(js);
+	json_decref(schema);
+	dhg_buf_dispose(&b);
+	return err;
+}
+
+/* ---- generate ----------------------------------------------------------------------------- */
+
+static int is_crd(const engine_process__item *it)
+{
+	return !strcmp(it->kind, "CustomResourceDefinition") && it->api && dhg_str_has_prefix(it->api, "apiextensions.k8s.io/");
+}
+
+int engine_chart_generate(engine_chart **out, const engine_objects *objs, const engine_options *opts)
+{
+	engine_chart *c = NULL;
+	engine_process__ctx ctx;
+	engine_process__item *items = NULL;
+	files f = {NULL, 0, 0};
+	json_t *used_paths = NULL, *used_keys = NULL, *nscount = NULL, *tags = NULL;
+	const char *version, *app_version, *release_ns;
+	char *desc = NULL;
+	dhg_buf b = DHG_BUF_INIT(0);
+	int err = 0;
+	size_t n = objs ? objs->len : 0;
+
+	*out = NULL;
+	memset(&ctx, 0, sizeof(ctx));
+	if (!opts || !opts->chart_name || !dhg_dns1123_label_valid(opts->chart_name))
+		return dhg_error_set(DHG_EINVALID, "chart name '%s' is not a DNS-1123 label (lower case letters, digits, '-', at most 63)",
+				     opts && opts->chart_name ? opts->chart_name : "");
+	version = opts->chart_version ? opts->chart_version : "0.1.0";
+	if (!dhg_semver_valid(version))
+		return dhg_error_set(DHG_EINVALID, "chart version '%s' is not a semantic version (e.g. 0.1.0)", version);
+	if (opts->secrets == ENGINE_SECRETS_EXTERNAL && opts->external_store_kind &&
+	    strcmp(opts->external_store_kind, "SecretStore") && strcmp(opts->external_store_kind, "ClusterSecretStore"))
+		return dhg_error_set(DHG_EINVALID, "external secret store kind '%s' is not SecretStore or ClusterSecretStore",
+				     opts->external_store_kind);
+	if (!(c = calloc(1, sizeof(*c))) || !(items = calloc(n ? n : 1, sizeof(*items))) ||
+	    !(used_paths = json_object()) || !(used_keys = json_object()) || !(nscount = json_object()) ||
+	    !(tags = json_object()) || !(ctx.values = json_object()) || !(ctx.comments = json_object()) ||
+	    !(ctx.configmaps = json_object())) {
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		goto done;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", opts->chart_name);
+	snprintf(c->version, sizeof(c->version), "%s", version);
+
+	/* pass 1: identify, sort, name */
+	for (size_t i = 0; i < n; i++) {
+		engine_process__item *it = &items[i];
+		char d[512];
+		it->src = &objs->items[i];
+		it->obj = objs->items[i].obj;
+		it->api = sget(it->obj, "apiVersion", NULL);
+		it->kind = sget(it->obj, "kind", NULL);
+		it->name = sget(it->obj, "metadata", "name");
+		it->ns = sget(it->obj, "metadata", "namespace");
+		if (it->ns && !*it->ns)
+			it->ns = NULL;
+		if (!it->api || !it->kind || !it->name) {
+			err = dhg_error_set(DHG_EINVALID, "%s: apiVersion, kind and metadata.name are required",
+					    engine_object_describe(d, sizeof(d), it->src));
+			goto done;
+		}
+		if (it->ns && (err = count_add(nscount, it->ns)) < 0)
+			goto done;
+		if ((err = count_tags(tags, it->obj, 0)) < 0)
+			goto done;
+	}
+	qsort(items, n, sizeof(*items), cmp_item);
+	release_ns = opts->release_namespace ? opts->release_namespace : most_common(nscount);
+	ctx.opts = opts;
+	ctx.chart = opts->chart_name;
+	ctx.release_ns = release_ns;
+	ctx.warnings = &c->warnings;
+	for (size_t i = 0; i < n; i++) {
+		engine_process__item *it = &items[i];
+		char *kl = NULL, *base = NULL, *cand = NULL, *ks = NULL;
+		const char *kind_for_path = it->kind;
+		it->is_crd = is_crd(it);
+		if (!strcmp(it->kind, "Secret") && opts->secrets == ENGINE_SECRETS_EXTERNAL)
+			kind_for_path = "ExternalSecret";
+		if (!(kl = lower(kind_for_path))) {
+			err = DHG_ENOMEM;
+			goto done;
+		}
+		base = it->is_crd ? dhg_asprintf("crds/%s", it->name) : dhg_asprintf("templates/%s-%s", it->name, kl);
+		free(kl);
+		if (!base) {
+			err = DHG_ENOMEM;
+			goto done;
+		}
+		for (int k = 1;; k++) {
+			free(cand);
+			cand = k == 1 ? dhg_asprintf("%s.yaml", base) : dhg_asprintf("%s-%d.yaml", base, k);
+			if (!cand) {
+				free(base);
+				err = DHG_ENOMEM;
+				goto done;
+			}
+			if (!json_object_get(used_paths, cand))
+				break;
+		}
+		free(base);
+		it->path = cand;
+		if (json_object_set_new(used_paths, cand, json_true()) < 0) {
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+			goto done;
+		}
+		/* values keys */
+		if (!(it->vkey = engine_process__camel(it->name)) || !(ks = engine_process__camel(it->kind))) {
+			free(ks);
+			err = DHG_ENOMEM;
+			goto done;
+		}
+		for (int k = 1;; k++) {
+			free(it->vsub);
+			it->vsub = k == 1 ? dhg_strdup(ks) : dhg_asprintf("%s%d", ks, k);
+			dhg_buf_clear(&b);
+			if (!it->vsub || dhg_buf_printf(&b, "%s\x1f%s", it->vkey, it->vsub) < 0) {
+				free(ks);
+				err = DHG_ENOMEM;
+				goto done;
+			}
+			if (!json_object_get(used_keys, dhg_buf_cstr(&b)))
+				break;
+		}
+		free(ks);
+		if (json_object_set_new(used_keys, dhg_buf_cstr(&b), json_true()) < 0) {
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+			goto done;
+		}
+		if (!strcmp(it->kind, "ConfigMap") && !strcmp(it->api, "v1")) {
+			dhg_buf_clear(&b);
+			if (dhg_buf_printf(&b, "%s\x1f%s", it->ns ? it->ns : "", it->name) < 0 ||
+			    json_object_set_new(ctx.configmaps, dhg_buf_cstr(&b), json_string(it->path)) < 0) {
+				err = dhg_error_set(DHG_ENOMEM, "out of memory");
+				goto done;
+			}
+		}
+	}
+	/* reserved top-level keys used by the helpers */
+	if (json_object_set_new(ctx.values, "nameOverride", json_string("")) < 0 ||
+	    json_object_set_new(ctx.values, "fullnameOverride", json_string("")) < 0 ||
+	    json_object_set_new(ctx.comments, "nameOverride", json_string("-- Overrides the chart name in labels")) < 0 ||
+	    json_object_set_new(ctx.comments, "fullnameOverride",
+				json_string("-- Overrides the full name (release-chart) used by the helpers")) < 0) {
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		goto done;
+	}
+
+	/* pass 2: process and emit */
+	for (size_t i = 0; i < n; i++) {
+		engine_process__item *it = &items[i];
+		char d[512];
+		if ((err = engine_process__item_run(&ctx, it)) < 0) {
+			dhg_error_wrap("%s", engine_object_describe(d, sizeof(d), it->src));
+			goto done;
+		}
+		if (!it->tree)
+			continue;
+		dhg_buf_clear(&b);
+		if ((err = engine_emit_yaml(&b, it->tree, (it->is_crd ? 0 : ENGINE_EMIT_TEMPLATE) | ENGINE_EMIT_K8S_ORDER,
+					    NULL)) < 0) {
+			dhg_error_wrap("%s", engine_object_describe(d, sizeof(d), it->src));
+			goto done;
+		}
+		if ((err = files_add_buf(&f, it->path, &b)) < 0)
+			goto done;
+		c->resource_count++;
+	}
+	for (size_t i = 0; i < ctx.nextra; i++) {
+		if ((err = files_add_take(&f, ctx.extra[i].path, ctx.extra[i].data, ctx.extra[i].len)) < 0) {
+			ctx.extra[i].data = NULL;
+			goto done;
+		}
+		ctx.extra[i].data = NULL;
+	}
+
+	app_version = opts->app_version ? opts->app_version : most_common(tags);
+	if (!(desc = opts->description ? dhg_strdup(opts->description)
+				       : dhg_asprintf("Helm chart for %s, generated by dhg from %zu Kubernetes object%s",
+						      opts->chart_name, c->resource_count, c->resource_count == 1 ? "" : "s"))) {
+		err = DHG_ENOMEM;
+		goto done;
+	}
+	if ((err = put_chart_yaml(&f, opts->chart_name, version, app_version, desc)) < 0 ||
+	    (err = put_values(&f, &ctx)) < 0 || (err = put_helpers(&f, opts->chart_name)) < 0 ||
+	    (err = put_notes(&f, items, n)) < 0)
+		goto done;
+	if ((err = files_add_take(&f, ".helmignore", dhg_strdup(helmignore), sizeof(helmignore) - 1)) < 0)
+		goto done;
+	qsort(f.items, f.len, sizeof(*f.items), cmp_file);
+	for (size_t i = 1; i < f.len; i++)
+		if (!strcmp(f.items[i - 1].path, f.items[i].path)) {
+			err = dhg_error_set(DHG_ECONFLICT, "two chart files would be written to %s", f.items[i].path);
+			goto done;
+		}
+	if ((err = engine_chart_digest(c->digest, f.items, f.len)) < 0)
+		goto done;
+	c->files = f.items;
+	c->nfiles = f.len;
+	f.items = NULL;
+	f.len = 0;
+	*out = c;
+	c = NULL;
+done:
+	for (size_t i = 0; i < n && items; i++) {
+		free(items[i].vkey);
+		free(items[i].vsub);
+		free(items[i].path);
+		json_decref(items[i].tree);
+	}
+	for (size_t i = 0; i < ctx.nextra; i++) {
+		free(ctx.extra[i].path);
+		free(ctx.extra[i].data);
+	}
+	free(ctx.extra);
+	free(items);
+	free(desc);
+	files_dispose(&f);
+	json_decref(used_paths);
+	json_decref(used_keys);
+	json_decref(nscount);
+	json_decref(tags);
+	json_decref(ctx.values);
+	json_decref(ctx.comments);
+	json_decref(ctx.configmaps);
+	dhg_buf_dispose(&b);
+	engine_chart_free(c);
+	return err;
+}

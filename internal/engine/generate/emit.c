@@ -1,0 +1,667 @@
+/*
+ * YAML emitter (see emit.h). Conservative by design: a string is written plain only when no
+ * YAML 1.1 or 1.2 resolver (go-yaml v2/v3, PyYAML, libyaml users) can read it as anything
+ * else; everything else is double-quoted or a literal block.
+ */
+#include "engine/generate/emit.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "util/error.h"
+
+#define MARK_INLINE "\x01i"
+#define MARK_BLOCK "\x01b"
+#define RAW_PREFIX '\x01'
+#define MAX_DEPTH 200
+
+/* ---- markers ------------------------------------------------------------------------------ */
+
+static json_t *marker_new(const char *key, const char *text)
+{
+	json_t *o = json_object(), *s = json_string(text ? text : "");
+	if (!o || !s || json_object_set_new(o, key, s) < 0) {
+		json_decref(o);
+		if (!o)
+			json_decref(s);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *engine_emit_marker_inline(const char *text) { return marker_new(MARK_INLINE, text); }
+json_t *engine_emit_marker_block(const char *text) { return marker_new(MARK_BLOCK, text); }
+
+static const char *marker_text(const json_t *v, int *block)
+{
+	const json_t *t;
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return NULL;
+	if ((t = json_object_get(v, MARK_INLINE))) {
+		*block = 0;
+		return json_string_value(t);
+	}
+	if ((t = json_object_get(v, MARK_BLOCK))) {
+		*block = 1;
+		return json_string_value(t);
+	}
+	return NULL;
+}
+
+int engine_emit_is_marker(const json_t *v)
+{
+	int b;
+	return marker_text(v, &b) != NULL;
+}
+
+int engine_emit_raw_add(json_t *map, const char *text)
+{
+	char key[32];
+	json_t *s;
+	size_t n = 0;
+	const char *k;
+	json_t *val;
+
+	json_object_foreach((json_t *)map, k, val)
+	{
+		(void)val;
+		if (k[0] == RAW_PREFIX && k[1] == 'r')
+			n++;
+	}
+	snprintf(key, sizeof(key), "\x01r%06zu", n);
+	if (!(s = json_string(text)) || json_object_set_new(map, key, s) < 0)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* ---- string classification ---------------------------------------------------------------- */
+
+/* Decodes one UTF-8 code point at s (len bytes available); returns its length, or 0 if invalid. */
+static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xE0) == 0xC0 && len >= 2 && (s[1] & 0xC0) == 0x80) {
+		*cp = ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
+		return 2;
+	}
+	if ((s[0] & 0xF0) == 0xE0 && len >= 3 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
+		*cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+		return 3;
+	}
+	if ((s[0] & 0xF8) == 0xF0 && len >= 4 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80 &&
+	    (s[3] & 0xC0) == 0x80) {
+		*cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
+		      ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+		return 4;
+	}
+	return 0;
+}
+
+/* YAML printable, minus the characters some readers treat as line breaks or BOM. */
+static int cp_safe(uint32_t c)
+{
+	if (c == 0x85 || c == 0x2028 || c == 0x2029 || c == 0xFEFF)
+		return 0;
+	return (c >= 0x20 && c <= 0x7E) || (c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) ||
+	       (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* 1 when every code point is safe (newlines allowed if allow_nl). */
+static int all_safe(const char *s, size_t len, int allow_nl)
+{
+	size_t i = 0, n;
+	uint32_t c;
+	while (i < len) {
+		if (!(n = utf8_next((const unsigned char *)s + i, len - i, &c)))
+			return 0;
+		if (!(cp_safe(c) || (allow_nl && c == '\n')))
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+static int eq(const char *s, size_t len, const char *w)
+{
+	return strlen(w) == len && memcmp(s, w, len) == 0;
+}
+
+static const char *const special_words[] = {
+	"~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+	"true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+	".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN",
+	".NAN", "=", "<<", NULL};
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Anything a YAML 1.1/1.2 resolver might read as a number or a timestamp (deliberately broad:
+ * quoting a string is always correct). */
+static int looks_numeric(const char *s, size_t len)
+{
+	size_t i = 0;
+	if (len >= 5 && is_digit(s[0]) && is_digit(s[1]) && is_digit(s[2]) && is_digit(s[3]) && s[4] == '-')
+		return 1; /* timestamp-like */
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	if (i >= len)
+		return 0;
+	if (!(is_digit(s[i]) || (s[i] == '.' && i + 1 < len && is_digit(s[i + 1]))))
+		return 0;
+	for (; i < len; i++) {
+		char c = s[i];
+		if (!(is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == 'x' || c == 'X' ||
+		      c == 'o' || c == 'O' || c == '_' || c == ':' || c == '.' || c == '+' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int engine_emit_plain_ok(const char *s, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (s[0] == ' ' || s[len - 1] == ' ')
+		return 0;
+	if (!all_safe(s, len, 0))
+		return 0;
+	switch (s[0]) {
+	case '?': case ':': case ',': case '[': case ']': case '{': case '}': case '#': case '&':
+	case '*': case '!': case '|': case '>': case '\'': case '"': case '%': case '@': case '`':
+		return 0;
+	case '-':
+		if (len == 1 || s[1] == ' ' || s[1] == '-')
+			return 0;
+		break;
+	default:
+		break;
+	}
+	if (s[len - 1] == ':')
+		return 0;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] == ':' && s[i + 1] == ' ')
+			return 0;
+		if (s[i] == ' ' && s[i + 1] == '#')
+			return 0;
+	}
+	for (size_t i = 0; special_words[i]; i++)
+		if (eq(s, len, special_words[i]))
+			return 0;
+	if (looks_numeric(s, len))
+		return 0;
+	/* Go templates: a value that is exactly a template action opener would be confusing. */
+	return 1;
+}
+
+/* Literal block possible: printable, no tabs/CR, no trailing spaces on lines, no
+ * whitespace-only lines, not only newlines. */
+static int block_ok(const char *s, size_t len)
+{
+	size_t i, line_start = 0;
+	int nonblank = 0;
+	if (!all_safe(s, len, 1))
+		return 0;
+	for (i = 0; i <= len; i++) {
+		if (i == len || s[i] == '\n') {
+			size_t l = i - line_start;
+			if (l > 0) {
+				if (s[i - 1] == ' ')
+					return 0; /* trailing space (also whitespace-only lines) */
+				nonblank = 1;
+			}
+			line_start = i + 1;
+		}
+	}
+	return nonblank;
+}
+
+/* ---- writers ------------------------------------------------------------------------------ */
+
+int engine_emit_escape_template(dhg_buf *b, const char *s, size_t len)
+{
+	size_t i = 0, from = 0;
+	int err;
+	while (i + 1 < len) {
+		if ((s[i] == '{' && s[i + 1] == '{') || (s[i] == '}' && s[i + 1] == '}')) {
+			if ((err = dhg_buf_put(b, s + from, i - from)) < 0)
+				return err;
+			if ((err = dhg_buf_puts(b, s[i] == '{' ? "{{ \"{{\" }}" : "{{ \"}}\" }}")) < 0)
+				return err;
+			i += 2;
+			from = i;
+		} else {
+			i++;
+		}
+	}
+	return dhg_buf_put(b, s + from, len - from);
+}
+
+/* Writes bytes, escaping templates when asked. */
+static int put_text(dhg_buf *b, const char *s, size_t len, int flags)
+{
+	if (flags & ENGINE_EMIT_TEMPLATE)
+		return engine_emit_escape_template(b, s, len);
+	return dhg_buf_put(b, s, len);
+}
+
+static int put_dquoted(dhg_buf *b, const char *s, size_t len, int flags)
+{
+	dhg_buf tmp = DHG_BUF_INIT(0);
+	size_t i = 0, n;
+	uint32_t c;
+	int err = 0;
+	char esc[16];
+
+	if ((err = dhg_buf_putc(&tmp, '"')) < 0)
+		goto done;
+	while (i < len) {
+		n = utf8_next((const unsigned char *)s + i, len - i, &c);
+		if (!n) { /* not UTF-8 (cannot come from jansson); write the byte as a code point */
+			c = (unsigned char)s[i];
+			n = 1;
+			snprintf(esc, sizeof(esc), "\\x%02X", c);
+			err = dhg_buf_puts(&tmp, esc);
+		} else if (c == '"') {
+			err = dhg_buf_puts(&tmp, "\\\"");
+		} else if (c == '\\') {
+			err = dhg_buf_puts(&tmp, "\\\\");
+		} else if (c == '\n') {
+			err = dhg_buf_puts(&tmp, "\\n");
+		} else if (c == '\t') {
+			err = dhg_buf_puts(&tmp, "\\t");
+		} else if (c == '\r') {
+			err = dhg_buf_puts(&tmp, "\\r");
+		} else if (c == 0) {
+			err = dhg_buf_puts(&tmp, "\\0");
+		} else if (c == 0x85) {
+			err = dhg_buf_puts(&tmp, "\\N");
+		} else if (c == 0x2028) {
+			err = dhg_buf_puts(&tmp, "\\L");
+		} else if (c == 0x2029) {
+			err = dhg_buf_puts(&tmp, "\\P");
+		} else if (!cp_safe(c)) {
+			if (c <= 0xFF)
+				snprintf(esc, sizeof(esc), "\\x%02X", c);
+			else if (c <= 0xFFFF)
+				snprintf(esc, sizeof(esc), "\\u%04X", c);
+			else
+				snprintf(esc, sizeof(esc), "\\U%08X", c);
+			err = dhg_buf_puts(&tmp, esc);
+		} else {
+			err = dhg_buf_put(&tmp, s + i, n);
+		}
+		if (err < 0)
+			goto done;
+		i += n;
+	}
+	if ((err = dhg_buf_putc(&tmp, '"')) < 0)
+		goto done;
+	err = put_text(b, tmp.ptr, tmp.len, flags);
+done:
+	dhg_buf_dispose(&tmp);
+	return err;
+}
+
+static int put_block(dhg_buf *b, const char *s, size_t len, int indent, int flags)
+{
+	size_t trailing = 0, i, line_start;
+	const char *chomp;
+	int err, need_indicator = 0;
+
+	while (trailing < len && s[len - 1 - trailing] == '\n')
+		trailing++;
+	chomp = trailing == 0 ? "-" : trailing == 1 ? "" : "+";
+	for (i = 0; i < len && s[i] == '\n'; i++)
+		;
+	if (i < len && s[i] == ' ')
+		need_indicator = 1;
+	if ((err = dhg_buf_putc(b, '|')) < 0)
+		return err;
+	if (need_indicator && (err = dhg_buf_putc(b, '2')) < 0)
+		return err;
+	if ((err = dhg_buf_puts(b, chomp)) < 0)
+		return err;
+	/* content lines: everything up to the final newline run, split on '\n' */
+	line_start = 0;
+	for (i = 0; i <= len - trailing; i++) {
+		if (i == len - trailing || s[i] == '\n') {
+			size_t l = i - line_start;
+			if ((err = dhg_buf_putc(b, '\n')) < 0)
+				return err;
+			if (l > 0) {
+				if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
+					return err;
+				if ((err = put_text(b, s + line_start, l, flags)) < 0)
+					return err;
+			}
+			line_start = i + 1;
+		}
+	}
+	/* keep-chomping: the extra trailing newlines become empty lines */
+	for (i = 1; i < trailing; i++)
+		if ((err = dhg_buf_putc(b, '\n')) < 0)
+			return err;
+	/* the caller writes the line's final '\n' */
+	return 0;
+}
+
+int engine_emit_string(dhg_buf *b, const char *s, size_t len, int indent, int flags, int is_key)
+{
+	if (engine_emit_plain_ok(s, len))
+		return put_text(b, s, len, flags);
+	if (!is_key && memchr(s, '\n', len) && block_ok(s, len)) {
+		size_t trailing = 0;
+		while (trailing < len && s[len - 1 - trailing] == '\n')
+			trailing++;
+		/* In templates a following `{{-` would eat keep-chomped blank lines. */
+		if (!((flags & ENGINE_EMIT_TEMPLATE) && trailing > 1))
+			return put_block(b, s, len, indent, flags);
+	}
+	return put_dquoted(b, s, len, flags);
+}
+
+static int put_scalar(dhg_buf *b, const json_t *v, int indent, int flags)
+{
+	char num[64];
+	const char *t;
+
+	if ((t = engine_number_text(v)))
+		return dhg_buf_puts(b, t);
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return engine_emit_string(b, json_string_value(v), json_string_length(v), indent, flags, 0);
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return dhg_buf_puts(b, num);
+	case JSON_REAL: {
+		double d = json_real_value(v);
+		snprintf(num, sizeof(num), "%.17g", d);
+		if (!strpbrk(num, ".eEn")) /* keep it a float */
+			return dhg_buf_printf(b, "%s.0", num);
+		if (strstr(num, "inf"))
+			return dhg_buf_puts(b, d < 0 ? "-.inf" : ".inf");
+		if (strstr(num, "nan"))
+			return dhg_buf_puts(b, ".nan");
+		return dhg_buf_puts(b, num);
+	}
+	case JSON_TRUE:
+		return dhg_buf_puts(b, "true");
+	case JSON_FALSE:
+		return dhg_buf_puts(b, "false");
+	case JSON_NULL:
+		return dhg_buf_puts(b, "null");
+	default:
+		return dhg_error_set(DHG_EINVALID, "emit: unexpected value type");
+	}
+}
+
+/* Writes marker/raw lines at `indent`, replacing '\x02' by the indentation number. */
+static int put_lines(dhg_buf *b, const char *text, int indent)
+{
+	const char *p = text, *nl;
+	int err;
+	while (*p) {
+		nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
+			return err;
+		for (size_t i = 0; i < l; i++) {
+			if (p[i] == '\x02')
+				err = dhg_buf_printf(b, "%d", indent);
+			else if (p[i] == '\x03')
+				err = dhg_buf_printf(b, "%d", indent + 2);
+			else
+				err = dhg_buf_putc(b, p[i]);
+			if (err < 0)
+				return err;
+		}
+		if ((err = dhg_buf_putc(b, '\n')) < 0)
+			return err;
+		p += l;
+		if (*p == '\n')
+			p++;
+	}
+	return 0;
+}
+
+typedef struct emitter {
+	dhg_buf *b;
+	int flags;
+	const json_t *comments;
+	dhg_buf path; /* current key path joined with '\x1f' (values comments) */
+} emitter;
+
+static int emit_node(emitter *e, const json_t *v, int indent, int depth);
+static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, int depth, int top);
+static int emit_seq(emitter *e, const json_t *a, int indent, int first_inline, int depth);
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int top_rank(const char *k)
+{
+	if (strcmp(k, "apiVersion") == 0)
+		return 0;
+	if (strcmp(k, "kind") == 0)
+		return 1;
+	if (strcmp(k, "metadata") == 0)
+		return 2;
+	return 3;
+}
+
+static int cmp_keys_k8s(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int rx = top_rank(x), ry = top_rank(y);
+	if (rx != ry)
+		return rx - ry;
+	return strcmp(x, y);
+}
+
+static int put_comment(emitter *e, const char *key, int indent)
+{
+	const json_t *c;
+	size_t save = e->path.len;
+	int err = 0;
+
+	if (!e->comments)
+		return 0;
+	if (save && (err = dhg_buf_putc(&e->path, '\x1f')) < 0)
+		return err;
+	if ((err = dhg_buf_puts(&e->path, key)) < 0)
+		return err;
+	c = json_object_get(e->comments, dhg_buf_cstr(&e->path));
+	e->path.len = save;
+	if (e->path.ptr)
+		e->path.ptr[save] = '\0';
+	if (!json_is_string(c))
+		return 0;
+	const char *p = json_string_value(c);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		if ((err = dhg_buf_fill(e->b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(e->b, "# ")) < 0 ||
+		    (err = dhg_buf_put(e->b, p, l)) < 0 || (err = dhg_buf_putc(e->b, '\n')) < 0)
+			return err;
+		p += l;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+static int emit_value_after_key(emitter *e, const json_t *v, int indent, int depth)
+{
+	/* indent: the indentation of the key; children go to indent + 2 */
+	const char *mt;
+	int block, err;
+
+	if ((mt = marker_text(v, &block))) {
+		if (!block) {
+			if ((err = dhg_buf_putc(e->b, ' ')) < 0 || (err = dhg_buf_puts(e->b, mt)) < 0)
+				return err;
+			return dhg_buf_putc(e->b, '\n');
+		}
+		if ((err = dhg_buf_putc(e->b, '\n')) < 0)
+			return err;
+		return put_lines(e->b, mt, indent + 2);
+	}
+	if (json_is_object(v) && json_object_size(v) > 0) {
+		if ((err = dhg_buf_putc(e->b, '\n')) < 0)
+			return err;
+		return emit_map(e, v, indent + 2, 0, depth + 1, 0);
+	}
+	if (json_is_array(v) && json_array_size(v) > 0) {
+		if ((err = dhg_buf_putc(e->b, '\n')) < 0)
+			return err;
+		return emit_seq(e, v, indent + 2, 0, depth + 1);
+	}
+	if ((err = dhg_buf_putc(e->b, ' ')) < 0)
+		return err;
+	if ((err = emit_node(e, v, indent + 2, depth + 1)) < 0)
+		return err;
+	return dhg_buf_putc(e->b, '\n');
+}
+
+static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, int depth, int top)
+{
+	const char **keys = NULL, **raws = NULL;
+	size_t nk = 0, nr = 0, i, n = json_object_size(m);
+	const char *k;
+	json_t *v;
+	int err = 0;
+
+	if (depth > MAX_DEPTH)
+		return dhg_error_set(DHG_EINVALID, "emit: value nested deeper than %d levels", MAX_DEPTH);
+	if (!(keys = malloc((n + 1) * sizeof(*keys))) || !(raws = malloc((n + 1) * sizeof(*raws)))) {
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		goto done;
+	}
+	json_object_foreach((json_t *)m, k, v)
+	{
+		(void)v;
+		if (k[0] == RAW_PREFIX && k[1] == 'r')
+			raws[nr++] = k;
+		else
+			keys[nk++] = k;
+	}
+	qsort(keys, nk, sizeof(*keys), top && (e->flags & ENGINE_EMIT_K8S_ORDER) ? cmp_keys_k8s : cmp_keys);
+	qsort(raws, nr, sizeof(*raws), cmp_keys);
+	for (i = 0; i < nk; i++) {
+		int ind = (i == 0 && first_inline) ? 0 : indent;
+		if (!(i == 0 && first_inline) && (err = put_comment(e, keys[i], indent)) < 0)
+			goto done;
+		if ((err = dhg_buf_fill(e->b, ' ', (size_t)ind)) < 0)
+			goto done;
+		if ((err = engine_emit_string(e->b, keys[i], strlen(keys[i]), indent, e->flags, 1)) < 0)
+			goto done;
+		if ((err = dhg_buf_putc(e->b, ':')) < 0)
+			goto done;
+		{
+			size_t save = e->path.len;
+			if (e->comments) {
+				if ((save && (err = dhg_buf_putc(&e->path, '\x1f')) < 0) ||
+				    (err = dhg_buf_puts(&e->path, keys[i])) < 0)
+					goto done;
+			}
+			err = emit_value_after_key(e, json_object_get(m, keys[i]), indent, depth);
+			if (e->comments) {
+				e->path.len = save;
+				if (e->path.ptr)
+					e->path.ptr[save] = '\0';
+			}
+			if (err < 0)
+				goto done;
+		}
+	}
+	for (i = 0; i < nr; i++)
+		if ((err = put_lines(e->b, json_string_value(json_object_get(m, raws[i])), indent)) < 0)
+			goto done;
+done:
+	free(keys);
+	free(raws);
+	return err;
+}
+
+static int emit_seq(emitter *e, const json_t *a, int indent, int first_inline, int depth)
+{
+	size_t i;
+	json_t *v;
+	int err;
+	const char *mt;
+	int block;
+
+	if (depth > MAX_DEPTH)
+		return dhg_error_set(DHG_EINVALID, "emit: value nested deeper than %d levels", MAX_DEPTH);
+	json_array_foreach(a, i, v)
+	{
+		if ((err = dhg_buf_fill(e->b, ' ', (size_t)((i == 0 && first_inline) ? 0 : indent))) < 0)
+			return err;
+		if ((err = dhg_buf_putc(e->b, '-')) < 0)
+			return err;
+		if ((mt = marker_text(v, &block))) {
+			if (block)
+				return dhg_error_set(DHG_EINVALID, "emit: block marker inside a sequence");
+			if ((err = dhg_buf_printf(e->b, " %s\n", mt)) < 0)
+				return err;
+		} else if (json_is_object(v) && json_object_size(v) > 0) {
+			if ((err = dhg_buf_putc(e->b, ' ')) < 0)
+				return err;
+			if ((err = emit_map(e, v, indent + 2, 1, depth + 1, 0)) < 0)
+				return err;
+		} else if (json_is_array(v) && json_array_size(v) > 0) {
+			if ((err = dhg_buf_putc(e->b, ' ')) < 0)
+				return err;
+			if ((err = emit_seq(e, v, indent + 2, 1, depth + 1)) < 0)
+				return err;
+		} else {
+			if ((err = dhg_buf_putc(e->b, ' ')) < 0)
+				return err;
+			if ((err = emit_node(e, v, indent + 2, depth + 1)) < 0)
+				return err;
+			if ((err = dhg_buf_putc(e->b, '\n')) < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* A scalar, or an empty collection, written inline. */
+static int emit_node(emitter *e, const json_t *v, int indent, int depth)
+{
+	const char *mt;
+	int block;
+	(void)depth;
+	if ((mt = marker_text(v, &block))) {
+		if (block)
+			return dhg_error_set(DHG_EINVALID, "emit: block marker in an inline position");
+		return dhg_buf_puts(e->b, mt);
+	}
+	if (json_is_object(v))
+		return dhg_buf_puts(e->b, "{}");
+	if (json_is_array(v))
+		return dhg_buf_puts(e->b, "[]");
+	return put_scalar(e->b, v, indent, e->flags);
+}
+
+int engine_emit_yaml(dhg_buf *b, const json_t *v, int flags, const json_t *comments)
+{
+	emitter e = {b, flags, comments, DHG_BUF_INIT(0)};
+	int err;
+
+	if (json_is_object(v) && json_object_size(v) > 0)
+		err = emit_map(&e, v, 0, 0, 0, 1);
+	else if (json_is_array(v) && json_array_size(v) > 0)
+		err = emit_seq(&e, v, 0, 0, 0);
+	else if ((err = emit_node(&e, v, 2, 0)) == 0)
+		err = dhg_buf_putc(b, '\n');
+	dhg_buf_dispose(&e.path);
+	return err;
+}

@@ -1,0 +1,362 @@
+/*
+ * Shared processor machinery: values paths, parameterization helpers, dispatch by kind,
+ * namespace and standard-label handling for every templated object.
+ */
+#include "engine/process/process.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/generate/emit.h"
+#include "util/error.h"
+#include "util/str.h"
+
+char *engine_process__camel(const char *name)
+{
+	size_t n = strlen(name), j = 0;
+	char *out = malloc(n + 1);
+	int up = 0;
+
+	if (!out) {
+		dhg_error_set(DHG_ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (!isalnum(c)) {
+			up = j > 0;
+			continue;
+		}
+		if (up && isalpha(c))
+			c = (unsigned char)toupper(c);
+		else if (j == 0)
+			c = (unsigned char)tolower(c);
+		out[j++] = (char)c;
+		up = 0;
+	}
+	if (j == 0)
+		out[j++] = 'x';
+	out[j] = '\0';
+	return out;
+}
+
+const char *engine_process__what(char *buf, size_t size, const engine_process__item *it)
+{
+	if (it->ns)
+		snprintf(buf, size, "%s %s/%s", it->kind, it->ns, it->name);
+	else
+		snprintf(buf, size, "%s %s", it->kind, it->name);
+	return buf;
+}
+
+static int is_ident(const char *s)
+{
+	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '_'))
+			return 0;
+	return 1;
+}
+
+static int put_go_string(dhg_buf *b, const char *s)
+{
+	int err;
+	if ((err = dhg_buf_putc(b, '"')) < 0)
+		return err;
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			err = dhg_buf_printf(b, "\\%c", *p);
+		else if ((unsigned char)*p < 0x20)
+			err = dhg_buf_printf(b, "\\x%02x", (unsigned char)*p);
+		else
+			err = dhg_buf_putc(b, *p);
+		if (err < 0)
+			return err;
+	}
+	return dhg_buf_putc(b, '"');
+}
+
+int engine_process__vref(dhg_buf *b, const engine_process__item *it, const char *const *path)
+{
+	const char *segs[64];
+	size_t n = 0;
+	int all_ident = 1, err;
+
+	segs[n++] = it->vkey;
+	segs[n++] = it->vsub;
+	for (size_t i = 0; path && path[i] && n < 64; i++)
+		segs[n++] = path[i];
+	for (size_t i = 0; i < n; i++)
+		if (!is_ident(segs[i]))
+			all_ident = 0;
+	if (all_ident) {
+		if ((err = dhg_buf_puts(b, ".Values")) < 0)
+			return err;
+		for (size_t i = 0; i < n; i++)
+			if ((err = dhg_buf_printf(b, ".%s", segs[i])) < 0)
+				return err;
+		return 0;
+	}
+	if ((err = dhg_buf_puts(b, "(index .Values")) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if ((err = dhg_buf_putc(b, ' ')) < 0 || (err = put_go_string(b, segs[i])) < 0)
+			return err;
+	return dhg_buf_putc(b, ')');
+}
+
+int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, json_t *v, const char *comment,
+			 const char *const *path)
+{
+	json_t *cur, *next;
+	dhg_buf key = DHG_BUF_INIT(0);
+	const char *segs[64];
+	size_t n = 0;
+	int err = 0;
+	char what[512];
+
+	if (!v)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	segs[n++] = it->vkey;
+	segs[n++] = it->vsub;
+	for (size_t i = 0; path && path[i] && n < 64; i++)
+		segs[n++] = path[i];
+	cur = ctx->values;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (i > 0 && (err = dhg_buf_putc(&key, '\x1f')) < 0)
+			goto done;
+		if ((err = dhg_buf_puts(&key, segs[i])) < 0)
+			goto done;
+		next = json_object_get(cur, segs[i]);
+		if (!json_is_object(next)) {
+			if (!(next = json_object()) || json_object_set_new(cur, segs[i], next) < 0) {
+				err = dhg_error_set(DHG_ENOMEM, "out of memory");
+				goto done;
+			}
+			if (i == 1) {
+				char *c = dhg_asprintf("-- Settings of %s", engine_process__what(what, sizeof(what), it));
+				if (!c || json_object_set_new(ctx->comments, dhg_buf_cstr(&key), json_string(c)) < 0) {
+					free(c);
+					err = dhg_error_set(DHG_ENOMEM, "out of memory");
+					goto done;
+				}
+				free(c);
+			}
+		}
+		cur = next;
+	}
+	if (n > 1 && (err = dhg_buf_putc(&key, '\x1f')) < 0)
+		goto done;
+	if ((err = dhg_buf_puts(&key, segs[n - 1])) < 0)
+		goto done;
+	if (json_object_set(cur, segs[n - 1], v) < 0) {
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (comment) {
+		char *c = dhg_asprintf("-- %s (%s)", comment, engine_process__what(what, sizeof(what), it));
+		if (!c || json_object_set_new(ctx->comments, dhg_buf_cstr(&key), json_string(c)) < 0) {
+			free(c);
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+			goto done;
+		}
+		free(c);
+	}
+done:
+	json_decref(v);
+	dhg_buf_dispose(&key);
+	return err;
+}
+
+int engine_process__values_safe(const json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (engine_number_is(v))
+		return 0;
+	switch (json_typeof(v)) {
+	case JSON_INTEGER: {
+		json_int_t n = json_integer_value(v);
+		return n <= ((json_int_t)1 << 53) && n >= -((json_int_t)1 << 53);
+	}
+	case JSON_REAL:
+		return 0;
+	case JSON_NULL:
+		return 0; /* Helm drops null values while merging */
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)v, k, x) if (!engine_process__values_safe(x)) return 0;
+		return 1;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, x) if (!engine_process__values_safe(x)) return 0;
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+static int set_marker(json_t *parent, const char *field, json_t *marker)
+{
+	if (!marker || json_object_set_new(parent, field, marker) < 0)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	return 0;
+}
+
+int engine_process__param_scalar(engine_process__ctx *ctx, engine_process__item *it, json_t *parent,
+				 const char *field, const char *comment, const char *const *path)
+{
+	json_t *v = json_object_get(parent, field);
+	dhg_buf b = DHG_BUF_INIT(0);
+	int err;
+
+	if (!v || json_is_object(v) || json_is_array(v) || !engine_process__values_safe(v))
+		return 0;
+	if ((err = engine_process__vset(ctx, it, json_deep_copy(v), comment, path)) < 0)
+		return err;
+	if ((err = dhg_buf_puts(&b, "{{ ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
+	    (err = dhg_buf_puts(&b, " | toJson }}")) < 0)
+		goto done;
+	err = set_marker(parent, field, engine_emit_marker_inline(dhg_buf_cstr(&b)));
+done:
+	dhg_buf_dispose(&b);
+	return err < 0 ? err : 1;
+}
+
+int engine_process__param_block(engine_process__ctx *ctx, engine_process__item *it, json_t *parent,
+				const char *field, const char *comment, const char *const *path)
+{
+	json_t *v = json_object_get(parent, field);
+	dhg_buf b = DHG_BUF_INIT(0);
+	int err;
+
+	if (!(json_is_object(v) || json_is_array(v)) || !engine_process__values_safe(v))
+		return 0;
+	if ((err = engine_process__vset(ctx, it, json_deep_copy(v), comment, path)) < 0)
+		return err;
+	if ((err = dhg_buf_puts(&b, "{{- toYaml ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
+	    (err = dhg_buf_puts(&b, " | nindent \x02 }}")) < 0)
+		goto done;
+	err = set_marker(parent, field, engine_emit_marker_block(dhg_buf_cstr(&b)));
+done:
+	dhg_buf_dispose(&b);
+	return err < 0 ? err : 1;
+}
+
+int engine_process__extra_add(engine_process__ctx *ctx, const char *path, const char *data, size_t len)
+{
+	engine_file *f;
+	if (ctx->nextra == ctx->capextra) {
+		size_t ncap = ctx->capextra ? ctx->capextra * 2 : 8;
+		engine_file *n = realloc(ctx->extra, ncap * sizeof(*n));
+		if (!n)
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		ctx->extra = n;
+		ctx->capextra = ncap;
+	}
+	f = &ctx->extra[ctx->nextra];
+	f->path = dhg_strdup(path);
+	f->data = malloc(len + 1);
+	if (!f->path || !f->data) {
+		free(f->path);
+		free(f->data);
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	}
+	memcpy(f->data, data, len);
+	f->data[len] = '\0';
+	f->len = len;
+	ctx->nextra++;
+	return 0;
+}
+
+/* ---- namespace and labels ----------------------------------------------------------------- */
+
+static const char *const std_labels[] = {"helm.sh/chart", "app.kubernetes.io/name", "app.kubernetes.io/instance",
+					 "app.kubernetes.io/version", "app.kubernetes.io/managed-by", NULL};
+
+static int add_labels(engine_process__ctx *ctx, json_t *meta)
+{
+	json_t *labels = json_object_get(meta, "labels");
+	int present = 0, err;
+	char *line = NULL;
+
+	if (!labels || json_is_null(labels)) {
+		if (!(labels = json_object()) || json_object_set_new(meta, "labels", labels) < 0)
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+	}
+	if (!json_is_object(labels))
+		return 0;
+	for (size_t i = 0; std_labels[i]; i++)
+		if (json_object_get(labels, std_labels[i]))
+			present = 1;
+	if (!present) {
+		if (!(line = dhg_asprintf("{{- include \"%s.labels\" $ | nindent \x02 }}", ctx->chart)))
+			return DHG_ENOMEM;
+		err = engine_emit_raw_add(labels, line);
+		free(line);
+		return err;
+	}
+	for (size_t i = 0; std_labels[i]; i++) {
+		const char *fmt;
+		if (json_object_get(labels, std_labels[i]))
+			continue;
+		switch (i) {
+		case 0: fmt = "%s: {{ include \"%s.chart\" $ | quote }}"; break;
+		case 1: fmt = "%s: {{ include \"%s.name\" $ | quote }}"; break;
+		case 2: fmt = "%s: {{ .Release.Name | quote }}%.0s"; break;
+		case 3: fmt = "{{- if .Chart.AppVersion }}\n%s: {{ .Chart.AppVersion | quote }}%.0s\n{{- end }}"; break;
+		default: fmt = "%s: {{ .Release.Service | quote }}%.0s"; break;
+		}
+		if (!(line = dhg_asprintf(fmt, std_labels[i], ctx->chart)))
+			return DHG_ENOMEM;
+		err = engine_emit_raw_add(labels, line);
+		free(line);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+int engine_process__item_run(engine_process__ctx *ctx, engine_process__item *it)
+{
+	json_t *meta;
+	int err = 0;
+	const char *k = it->kind;
+
+	if (!(it->tree = json_deep_copy(it->obj)))
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	if (it->is_crd)
+		return 0;
+	if (!strcmp(k, "Deployment") || !strcmp(k, "StatefulSet") || !strcmp(k, "DaemonSet") ||
+	    !strcmp(k, "ReplicaSet") || !strcmp(k, "Job") || !strcmp(k, "CronJob") || !strcmp(k, "Pod"))
+		err = engine_process__workload(ctx, it);
+	else if (!strcmp(k, "Service"))
+		err = engine_process__service(ctx, it);
+	else if (!strcmp(k, "Ingress"))
+		err = engine_process__ingress(ctx, it);
+	else if (!strcmp(k, "PersistentVolumeClaim"))
+		err = engine_process__pvc(ctx, it);
+	else if (!strcmp(k, "HorizontalPodAutoscaler"))
+		err = engine_process__hpa(ctx, it);
+	else if (!strcmp(k, "ConfigMap"))
+		err = engine_process__configmap(ctx, it);
+	else if (!strcmp(k, "Secret"))
+		err = engine_process__secret(ctx, it);
+	if (err < 0)
+		return err;
+	if (!it->tree) /* replaced/dropped by the processor */
+		return 0;
+	meta = json_object_get(it->tree, "metadata");
+	if (!json_is_object(meta))
+		return 0;
+	if (it->ns && ctx->release_ns && !strcmp(it->ns, ctx->release_ns)) {
+		json_t *m = engine_emit_marker_inline("{{ .Release.Namespace | quote }}");
+		if (!m || json_object_set_new(meta, "namespace", m) < 0)
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+	}
+	return add_labels(ctx, meta);
+}
