@@ -4,7 +4,7 @@
 #       Starts Debian's docker-registry (CNCF distribution) on a free 127.0.0.1 port with its
 #       storage in $T. Sets REG_HOST (127.0.0.1:port), REG_URL (http(s)://REG_HOST),
 #       REG_USER/REG_PASS (with --htpasswd or --token), REG_CA (PEM of the test CA, with --tls),
-#       REG_DIR, REG_PID. --token puts a token server (Python stdlib + openssl for RS256) in
+#       REG_DIR, REG_PID, REG_ALIAS_HOST (see below). --token puts a token server (Python stdlib + openssl for RS256) in
 #       front: REG_TOKEN_HOST. PIDs go into PIDS (lib.sh stops them).
 #   registry_ca_make DIR NAME   a throw-away CA in DIR/NAME.{crt,key} (e.g. a wrong CA)
 #   fault_proxy_start UPSTREAM_HOST RULE...
@@ -13,6 +13,16 @@
 #       Sets PROXY_HOST and PROXY_LOG (one line per request: "METHOD PATH STATUS").
 
 REG_SEQ=${REG_SEQ:-0}
+
+# Helm 3's resolver (containerd) always uses plain HTTP for loopback IPs and "localhost", so a
+# TLS registry must be reached by another name: the machine's host name when it resolves to
+# 127.0.0.1 (REG_ALIAS, also in the server certificate; REG_ALIAS_HOST = alias:port). Empty
+# when there is no such name.
+REG_ALIAS=""
+if h=$(hostname 2>/dev/null) && [ -n "$h" ] && [ "$h" != localhost ] &&
+	[ "$(getent ahostsv4 "$h" 2>/dev/null | awk 'NR==1{print $1}')" = 127.0.0.1 ]; then
+	REG_ALIAS=$h
+fi
 
 registry_ca_make() { # DIR NAME
 	local d=$1 n=$2
@@ -27,7 +37,9 @@ registry__server_cert() { # DIR  (CA in DIR/ca.{crt,key}) -> DIR/server.{crt,key
 	local d=$1
 	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" \
 		-out "$d/server.csr" >/dev/null 2>&1
-	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+	local san="IP:127.0.0.1,DNS:localhost"
+	[ -n "${REG_ALIAS:-}" ] && san="$san,DNS:$REG_ALIAS"
+	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" \
 		>"$d/server.ext"
 	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
 		-extfile "$d/server.ext" -out "$d/server.crt" >/dev/null 2>&1
@@ -101,6 +113,7 @@ registry_start() {
 	mkdir -p "$d/data"
 	port=$(free_port)
 	REG_HOST=127.0.0.1:$port
+	REG_ALIAS_HOST=${REG_ALIAS:+$REG_ALIAS:$port}
 	REG_DIR=$d
 	REG_USER="" REG_PASS="" REG_CA="" REG_TOKEN_HOST=""
 	{

@@ -436,9 +436,18 @@ static int request(client *c, resp *r, const char *method, const char *url, stru
 				return error;
 			continue;
 		}
+		url_for_msg(what, sizeof(what), method, url);
+		if (cc == CURLE_OK && r->status == 401 && with_auth) {
+			if (c->creds.username)
+				return dhg_error_set_http(DHG_EUNAUTHORIZED, 401, NULL,
+							  "registry %s: authentication failed for user '%s' (%s)", c->host,
+							  c->creds.username, what);
+			return dhg_error_set_http(DHG_EUNAUTHORIZED, 401, NULL,
+						  "registry %s requires authentication and no credentials were given (%s)",
+						  c->host, what);
+		}
 		if (cc == CURLE_OK && r->status != 429 && (r->status < 500 || r->status == 501))
 			return 0;
-		url_for_msg(what, sizeof(what), method, url);
 		if (attempt >= c->max_attempts) {
 			if (cc != CURLE_OK) {
 				int code = (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
