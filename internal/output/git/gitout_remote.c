@@ -85,7 +85,8 @@ int gitout__session_open(gitout__session *s, const char *url, const gitout_crede
 	s->creds = creds;
 	if (!(s->redacted_url = dhg_url_redact(url)))
 		return DHG_ENOMEM;
-	if (gitout__url_host_port(s->ssh_host, sizeof(s->ssh_host), &s->ssh_port, url) < 0) {
+	if (!dhg_str_has_prefix(url, "file://") && url[0] != '/' &&
+	    gitout__url_host_port(s->ssh_host, sizeof(s->ssh_host), &s->ssh_port, url) < 0) {
 		error = dhg_error_set(DHG_EINVALID, "git: cannot parse the host of URL %s", s->redacted_url);
 		goto done;
 	}
