@@ -58,6 +58,16 @@ def sign(data):
                           capture_output=True).stdout
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a): pass
+    def do_POST(self):
+        # OAuth2 password grant (containerd / helm 3): form fields instead of Basic auth
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        f = urllib.parse.parse_qs(self.rfile.read(n).decode())
+        if f.get("grant_type", [""])[0] != "password":
+            self.send_response(400); self.send_header("Content-Length", "0"); self.end_headers(); return
+        u2, p2 = f.get("username", [""])[0], f.get("password", [""])[0]
+        if u2 != user or p2 != pw:
+            self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers(); return
+        self.issue(u2, f.get("scope", []) and " ".join(f["scope"]).split(" "), f.get("service", [service])[0])
     def do_GET(self):
         u = urllib.parse.urlparse(self.path)
         q = urllib.parse.parse_qs(u.query)
@@ -72,15 +82,17 @@ class H(http.server.BaseHTTPRequestHandler):
                 ok_user = u2
             else:
                 self.send_response(401); self.send_header("Content-Length", "0"); self.end_headers(); return
+        self.issue(ok_user, q.get("scope", []), q.get("service", [service])[0])
+    def issue(self, ok_user, scopes, aud):
         access = []
         if ok_user:
-            for s in q.get("scope", []):
+            for s in scopes:
                 parts = s.split(":")
                 if len(parts) >= 3 and parts[0] == "repository":
                     access.append({"type": "repository", "name": ":".join(parts[1:-1]),
                                    "actions": [a for a in parts[-1].split(",") if a in ("pull", "push")]})
         now = int(time.time())
-        claims = {"iss": issuer, "sub": ok_user or "", "aud": q.get("service", [service])[0], "exp": now + 300,
+        claims = {"iss": issuer, "sub": ok_user or "", "aud": aud, "exp": now + 300,
                   "nbf": now - 10, "iat": now, "jti": os.urandom(8).hex(), "access": access}
         hdr = {"typ": "JWT", "alg": "RS256", "x5c": [x5c]}
         si = (b64u(json.dumps(hdr).encode()) + "." + b64u(json.dumps(claims).encode())).encode()
