@@ -370,8 +370,14 @@ static int put_scalar(dhg_buf *b, const json_t *v, int indent, int flags)
 	char num[64];
 	const char *t;
 
-	if ((t = engine_number_text(v)))
+	if ((t = engine_number_text(v))) {
+		if (strpbrk(t, "nN") || strpbrk(t, "iI"))
+			return dhg_error_set(DHG_EINVALID,
+					     "the number %s (infinity / not-a-number) cannot be represented: Kubernetes "
+					     "and Helm convert manifests to JSON, which has no such value",
+					     t);
 		return dhg_buf_puts(b, t);
+	}
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		return engine_emit_string(b, json_string_value(v), json_string_length(v), indent, flags, 0);

@@ -263,14 +263,21 @@ static int do_template_meta(engine_process__ctx *ctx, engine_process__item *it, 
 	json_t *v, *tmp;
 	int err = 0;
 
-	if (!meta) {
-		if (!(meta = json_object()) || json_object_set_new(tmpl, "metadata", meta) < 0)
-			return dhg_error_set(DHG_ENOMEM, "out of memory");
-	}
-	if (!json_is_object(meta))
-		return 0;
 	if ((err = checksum_line(ctx, it, ps, &sum)) < 0)
 		return err;
+	if (!meta) {
+		/* no pod-template metadata: only a checksum annotation may be added */
+		if (!sum)
+			return 0;
+		if (!(meta = json_object()) || json_object_set_new(tmpl, "metadata", meta) < 0) {
+			free(sum);
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		}
+	}
+	if (!json_is_object(meta)) {
+		free(sum);
+		return 0;
+	}
 	/* annotations */
 	ann = json_object_get(meta, "annotations");
 	if (json_is_object(ann) && (json_object_size(ann) > 0 || sum) && engine_process__values_safe(ann)) {
