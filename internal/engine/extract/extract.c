@@ -964,12 +964,9 @@ int engine_extract_path(engine_objects *out, const char *path, const engine_extr
 	for (size_t i = 0; i < files.len; i++) {
 		if (progress)
 			fprintf(stderr, "\rdhg: reading %zu/%zu files", i + 1, files.len);
-		if ((error = dhg_file_read(&data, &len, files.items[i], max)) < 0) {
-			if (error == DHG_ETOOBIG)
-				dhg_error_set(DHG_ETOOBIG, "%s: the file is larger than the limit of %zu bytes; refused",
-					      files.items[i], max);
+		/* a regular file over the limit is refused from its size, before anything is read */
+		if ((error = dhg_file_read(&data, &len, files.items[i], max)) < 0)
 			goto done;
-		}
 		error = extract_into(&one, data, len, files.items[i]);
 		free(data);
 		data = NULL;
