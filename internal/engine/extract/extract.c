@@ -38,7 +38,7 @@
 #include "util/str.h"
 
 #define MAX_DEPTH 200
-#define MAX_ALIAS_NODES 1000000
+#define MAX_ALIAS_NODES 250000 /* far above real manifests, far below a bomb */
 #define MAX_DIR_DEPTH 32
 #define TAG_PREFIX "tag:yaml.org,2002:"
 
