@@ -214,7 +214,7 @@ def strategic_merge(orig, patch, ctx=None):
             else:
                 out[k] = res
         elif isinstance(v, list):
-            out[k] = _merge_list(cur, v, k, ctx)
+            out[k] = _merge_list(cur, v, k, ctx, patch.get("$setElementOrder/" + k))
         else:
             out[k] = copy.deepcopy(v)
     if isinstance(retain, list):
@@ -222,7 +222,7 @@ def strategic_merge(orig, patch, ctx=None):
     return out
 
 
-def _merge_list(cur, patch, field, ctx):
+def _merge_list(cur, patch, field, ctx, order=None):
     # a list item {"$patch": "replace"} replaces the whole list
     if any(isinstance(x, dict) and x.get("$patch") == "replace" for x in patch):
         return [copy.deepcopy(x) for x in patch
@@ -257,6 +257,39 @@ def _merge_list(cur, patch, field, ctx):
                 out.pop(idx)
             else:
                 out[idx] = merged
+    return _normalize_order(out, cur, patch, key, order)
+
+
+def _kj(x, key):
+    return json.dumps(x.get(key), sort_keys=True) if isinstance(x, dict) else json.dumps(x)
+
+
+def _normalize_order(merged, original, patch, key, order):
+    """Orders a merged keyed list like apimachinery's normalizeElementOrder + mergeSortedSlice:
+    the patch's items in patch order (or $setElementOrder order), server-only items in server
+    order, interleaved using the original list's order where both are known."""
+    src = order if isinstance(order, list) else patch
+    patch_keys = [_kj(x, key) for x in src if not (isinstance(x, dict) and x.get("$patch") == "delete")]
+    pos = {k: i for i, k in enumerate(patch_keys)}
+    right = sorted((x for x in merged if _kj(x, key) in pos), key=lambda x: pos[_kj(x, key)])
+    left = [x for x in merged if _kj(x, key) not in pos]
+    server = {_kj(x, key): i for i, x in enumerate(original or [])}
+    out, i, j = [], 0, 0
+    while i < len(left) or j < len(right):
+        if i >= len(left):
+            out.append(right[j])
+            j += 1
+        elif j >= len(right):
+            out.append(left[i])
+            i += 1
+        else:
+            li, ri = server.get(_kj(left[i], key)), server.get(_kj(right[j], key))
+            if li is not None and ri is not None and li < ri:
+                out.append(left[i])
+                i += 1
+            else:
+                out.append(right[j])
+                j += 1
     return out
 
 
