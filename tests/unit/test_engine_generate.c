@@ -1,0 +1,302 @@
+/* Chart generation: layout, determinism, namespace handling, secrets modes, files/, name
+ * collisions, digest, atomic write. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/engine.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/hash.h"
+#include "util/str.h"
+
+static const char *const objs_json[] = {
+	"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web-frontend\",\"namespace\":\"shop\"},"
+	"\"spec\":{\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"metadata\":{\"labels\":"
+	"{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.25\",\"envFrom\":[{\"configMapRef\":"
+	"{\"name\":\"web-config\"}}]}]}}}}",
+	"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web-frontend\",\"namespace\":\"shop\"},"
+	"\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":\"http\",\"port\":80}]}}",
+	"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"web-config\",\"namespace\":\"shop\"},"
+	"\"data\":{\"MODE\":\"yes\",\"rules\":\"{{ $labels.x }}\"}}",
+	"{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"db\",\"namespace\":\"shop\"},"
+	"\"data\":{\"password\":\"czNjcjN0LXBhc3N3b3Jk\"},\"stringData\":{\"token\":\"plain-t0ken-value\"}}",
+	"{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"reader\"},"
+	"\"rules\":[]}",
+	"{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"other\",\"namespace\":\"elsewhere\"}}",
+	"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\",\"metadata\":{\"name\":"
+	"\"widgets.example.com\"},\"spec\":{\"group\":\"example.com\"}}",
+};
+#define NOBJS (sizeof(objs_json) / sizeof(objs_json[0]))
+
+static void load(engine_objects *objs, const size_t *order)
+{
+	for (size_t i = 0; i < NOBJS; i++) {
+		json_error_t e;
+		json_t *o = json_loads(objs_json[order ? order[i] : i], 0, &e);
+		ck_assert_msg(o != NULL, "bad test json %zu: %s", i, e.text);
+		ck_assert_int_eq(engine_objects_add_take(objs, o, "test", (int)i, 1), 0);
+	}
+}
+
+static engine_chart *gen(const size_t *order, engine_secrets_mode mode)
+{
+	engine_objects objs = ENGINE_OBJECTS_INIT;
+	engine_options opts = ENGINE_OPTIONS_INIT;
+	engine_chart *c = NULL;
+	opts.chart_name = "shop";
+	opts.secrets = mode;
+	opts.external_store_name = "vault";
+	load(&objs, order);
+	ck_assert_msg(engine_chart_generate(&c, &objs, &opts) == 0, "generate: %s", dhg_error_last()->message);
+	engine_objects_dispose(&objs);
+	return c;
+}
+
+static const char *file(const engine_chart *c, const char *path)
+{
+	const engine_file *f = engine_chart_file(c, path);
+	ck_assert_msg(f != NULL, "missing %s", path);
+	return f->data;
+}
+
+START_TEST(test_engine_generate__layout)
+{
+	engine_chart *c = gen(NULL, ENGINE_SECRETS_MASK);
+	const char *expect[] = {".helmignore", "Chart.yaml", "crds/widgets.example.com.yaml", "templates/NOTES.txt",
+				"templates/_helpers.tpl", "templates/db-secret.yaml", "templates/other-serviceaccount.yaml",
+				"templates/reader-clusterrole.yaml", "templates/web-config-configmap.yaml",
+				"templates/web-frontend-deployment.yaml", "templates/web-frontend-service.yaml",
+				"values.schema.json", "values.yaml"};
+	ck_assert_uint_eq(c->nfiles, sizeof(expect) / sizeof(expect[0]));
+	for (size_t i = 0; i < c->nfiles; i++)
+		ck_assert_str_eq(c->files[i].path, expect[i]);
+	ck_assert_uint_eq(c->resource_count, NOBJS);
+	ck_assert_str_eq(c->name, "shop");
+	ck_assert_str_eq(c->version, "0.1.0");
+	ck_assert(strstr(file(c, "Chart.yaml"), "apiVersion: v2\n"));
+	ck_assert(strstr(file(c, "Chart.yaml"), "appVersion: \"1.25\"\n"));
+	ck_assert(strstr(file(c, "Chart.yaml"), "type: application\n"));
+	ck_assert(strstr(file(c, "templates/_helpers.tpl"), "define \"shop.selectorLabels\""));
+	ck_assert(strstr(file(c, "values.yaml"), "webFrontend:\n"));
+	ck_assert(strstr(file(c, "values.yaml"), "    # -- Number of replicas (Deployment shop/web-frontend)\n    replicas: 3\n"));
+	ck_assert(strstr(file(c, "values.schema.json"), "\"replicas\": {\n"));
+	ck_assert(strstr(file(c, "values.schema.json"), "\"type\": \"integer\""));
+	/* CRD verbatim, no template text */
+	ck_assert(!strstr(file(c, "crds/widgets.example.com.yaml"), "{{"));
+	engine_chart_free(c);
+}
+END_TEST
+
+START_TEST(test_engine_generate__namespaces_and_labels)
+{
+	engine_chart *c = gen(NULL, ENGINE_SECRETS_MASK);
+	const char *dep = file(c, "templates/web-frontend-deployment.yaml");
+	ck_assert(strstr(dep, "  namespace: {{ .Release.Namespace | quote }}\n"));
+	ck_assert(strstr(dep, "    {{- include \"shop.labels\" $ | nindent 4 }}\n"));
+	/* selector untouched */
+	ck_assert(strstr(dep, "  selector:\n    matchLabels:\n      app: web\n"));
+	/* checksum of the ConfigMap the pods use, computed by Helm */
+	ck_assert(strstr(dep, "checksum/config: {{ (include (print $.Template.BasePath \"/web-config-configmap.yaml\") $) | sha256sum | quote }}"));
+	ck_assert(strstr(file(c, "templates/other-serviceaccount.yaml"), "  namespace: elsewhere\n"));
+	ck_assert(!strstr(file(c, "templates/reader-clusterrole.yaml"), "namespace"));
+	/* {{ in data is escaped in the template; its value lives in values.yaml */
+	ck_assert(strstr(file(c, "values.yaml"), "rules: '{{ $labels.x }}'") ||
+		  strstr(file(c, "values.yaml"), "rules: \"{{ $labels.x }}\""));
+	ck_assert(strstr(file(c, "values.yaml"), "MODE: \"yes\""));
+	engine_chart_free(c);
+}
+END_TEST
+
+START_TEST(test_engine_generate__determinism)
+{
+	size_t rev[NOBJS], rot[NOBJS];
+	for (size_t i = 0; i < NOBJS; i++) {
+		rev[i] = NOBJS - 1 - i;
+		rot[i] = (i + 3) % NOBJS;
+	}
+	engine_chart *a = gen(NULL, ENGINE_SECRETS_MASK), *b = gen(rev, ENGINE_SECRETS_MASK),
+		     *c = gen(rot, ENGINE_SECRETS_MASK);
+	ck_assert_str_eq(a->digest, b->digest);
+	ck_assert_str_eq(a->digest, c->digest);
+	ck_assert_uint_eq(a->nfiles, b->nfiles);
+	for (size_t i = 0; i < a->nfiles; i++) {
+		ck_assert_str_eq(a->files[i].path, b->files[i].path);
+		ck_assert_uint_eq(a->files[i].len, b->files[i].len);
+		ck_assert(memcmp(a->files[i].data, b->files[i].data, a->files[i].len) == 0);
+	}
+	/* another mode gives another digest */
+	engine_chart *d = gen(NULL, ENGINE_SECRETS_INCLUDE);
+	ck_assert_str_ne(a->digest, d->digest);
+	engine_chart_free(a);
+	engine_chart_free(b);
+	engine_chart_free(c);
+	engine_chart_free(d);
+}
+END_TEST
+
+START_TEST(test_engine_generate__digest_formula)
+{
+	engine_file f[2] = {{"a", "xy", 2}, {"b/c", "", 0}};
+	unsigned char buf[64];
+	size_t n = 0;
+	char want[DHG_DIGEST_STR_SIZE], got[DHG_DIGEST_STR_SIZE];
+	memcpy(buf + n, "a\0", 2), n += 2;
+	memcpy(buf + n, "\0\0\0\0\0\0\0\2xy", 10), n += 10;
+	memcpy(buf + n, "b/c\0", 4), n += 4;
+	memcpy(buf + n, "\0\0\0\0\0\0\0\0", 8), n += 8;
+	ck_assert_int_eq(dhg_sha256_str(want, buf, n), 0);
+	ck_assert_int_eq(engine_chart_digest(got, f, 2), 0);
+	ck_assert_str_eq(got, want);
+}
+END_TEST
+
+static void assert_no_secret(const engine_chart *c)
+{
+	const char *secrets[] = {"czNjcjN0LXBhc3N3b3Jk", "s3cr3t-password", "plain-t0ken-value", "cGxhaW4tdDBrZW4tdmFsdWU=", NULL};
+	for (size_t i = 0; i < c->nfiles; i++)
+		for (size_t k = 0; secrets[k]; k++)
+			ck_assert_msg(!strstr(c->files[i].data, secrets[k]), "%s leaks %s", c->files[i].path, secrets[k]);
+}
+
+START_TEST(test_engine_generate__secrets_modes)
+{
+	engine_chart *m = gen(NULL, ENGINE_SECRETS_MASK), *in = gen(NULL, ENGINE_SECRETS_INCLUDE),
+		     *ex = gen(NULL, ENGINE_SECRETS_EXTERNAL);
+	const char *t;
+	assert_no_secret(m);
+	t = file(m, "templates/db-secret.yaml");
+	ck_assert(strstr(t, "password: {{ required "));
+	ck_assert(strstr(t, "| b64enc | toJson }}"));
+	ck_assert(strstr(t, "token: {{ required "));
+	ck_assert(strstr(file(m, "values.yaml"), "password: \"\""));
+	ck_assert(strstr(file(in, "values.yaml"), "password: czNjcjN0LXBhc3N3b3Jk"));
+	ck_assert(strstr(file(in, "values.yaml"), "token: plain-t0ken-value"));
+	assert_no_secret(ex);
+	ck_assert(engine_chart_file(ex, "templates/db-secret.yaml") == NULL);
+	t = file(ex, "templates/db-externalsecret.yaml");
+	ck_assert(strstr(t, "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\n"));
+	ck_assert(strstr(t, "name: vault"));
+	ck_assert(strstr(t, "- remoteRef:\n        key: {{ .Values.db.secret.remoteKey | toJson }}\n        property: password\n      secretKey: password\n"));
+	ck_assert(strstr(t, "property: token"));
+	engine_chart_free(m);
+	engine_chart_free(in);
+	engine_chart_free(ex);
+}
+END_TEST
+
+START_TEST(test_engine_generate__large_configmap_and_collisions)
+{
+	engine_objects objs = ENGINE_OBJECTS_INIT;
+	engine_options opts = ENGINE_OPTIONS_INIT;
+	engine_chart *c = NULL;
+	char *big = malloc(3001);
+	const engine_file *f;
+	for (int i = 0; i < 3000; i++)
+		big[i] = i % 61 == 60 ? '\n' : (char)('a' + i % 26);
+	big[3000] = 0;
+	json_t *cm = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+			       "name", "app", "namespace", "a", "data", "big.txt", big, "small", "x");
+	ck_assert_int_eq(engine_objects_add_take(&objs, cm, "t", 0, 1), 0);
+	/* same name and kind in two namespaces; and two names with one camelCase */
+	ck_assert_int_eq(engine_objects_add_take(&objs, json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s}}", "apiVersion", "v1", "kind",
+								    "ConfigMap", "metadata", "name", "app", "namespace", "b",
+								    "data", "k", "v"), "t", 1, 1), 0);
+	ck_assert_int_eq(engine_objects_add_take(&objs, json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s}}", "apiVersion", "v1", "kind",
+								    "ConfigMap", "metadata", "name", "my-app", "namespace", "a",
+								    "data", "k", "v1"), "t", 2, 1), 0);
+	ck_assert_int_eq(engine_objects_add_take(&objs, json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s}}", "apiVersion", "v1", "kind",
+								    "ConfigMap", "metadata", "name", "my.app", "namespace", "a",
+								    "data", "k", "v2"), "t", 3, 1), 0);
+	opts.chart_name = "big";
+	ck_assert_int_eq(engine_chart_generate(&c, &objs, &opts), 0);
+	f = engine_chart_file(c, "files/app-configmap/big.txt");
+	ck_assert(f != NULL);
+	ck_assert_uint_eq(f->len, 3000);
+	ck_assert(memcmp(f->data, big, 3000) == 0);
+	ck_assert(strstr(file(c, "templates/app-configmap.yaml"), "big.txt: {{ .Files.Get \"files/app-configmap/big.txt\" | toJson }}"));
+	ck_assert(!strstr(file(c, "values.yaml"), "abcdefghij"));
+	ck_assert(engine_chart_file(c, "templates/app-configmap-2.yaml") != NULL);
+	ck_assert(strstr(file(c, "values.yaml"), "  configMap2:\n"));
+	ck_assert(strstr(file(c, "values.yaml"), "myApp:\n"));
+	ck_assert(strstr(file(c, "templates/my.app-configmap.yaml"), ".Values.myApp.configMap2.data.k"));
+	engine_chart_free(c);
+	engine_objects_dispose(&objs);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_engine_generate__bad_options)
+{
+	engine_objects objs = ENGINE_OBJECTS_INIT;
+	engine_options opts = ENGINE_OPTIONS_INIT;
+	engine_chart *c = NULL;
+	load(&objs, NULL);
+	opts.chart_name = "Shop_1";
+	ck_assert_int_eq(engine_chart_generate(&c, &objs, &opts), DHG_EINVALID);
+	ck_assert(c == NULL);
+	ck_assert(strstr(dhg_error_last()->message, "Shop_1"));
+	opts.chart_name = "shop";
+	opts.chart_version = "1.0";
+	ck_assert_int_eq(engine_chart_generate(&c, &objs, &opts), DHG_EINVALID);
+	ck_assert(strstr(dhg_error_last()->message, "1.0"));
+	engine_objects_dispose(&objs);
+}
+END_TEST
+
+START_TEST(test_engine_generate__write_dir_atomic)
+{
+	char tmpl[] = "/tmp/dhg-gen-test.XXXXXX";
+	char *root = mkdtemp(tmpl), *dir, *p, *data = NULL, *blocker;
+	size_t len;
+	engine_chart *c = gen(NULL, ENGINE_SECRETS_MASK);
+	ck_assert(root != NULL);
+	dir = dhg_asprintf("%s/chart", root);
+	/* an existing directory with a stale file is replaced as a whole */
+	p = dhg_asprintf("%s/stale.txt", dir);
+	ck_assert_int_eq(dhg_mkdir_p(dir, 0755), 0);
+	ck_assert_int_eq(dhg_file_write(p, "x", 1), 0);
+	ck_assert_int_eq(engine_chart_write_dir(c, dir), 0);
+	ck_assert(!dhg_path_exists(p));
+	free(p);
+	p = dhg_asprintf("%s/values.yaml", dir);
+	ck_assert_int_eq(dhg_file_read(&data, &len, p, 1 << 20), 0);
+	ck_assert_str_eq(data, engine_chart_file(c, "values.yaml")->data);
+	free(data);
+	free(p);
+	/* a failure (parent is a file) changes nothing and leaves no temporary directory */
+	blocker = dhg_asprintf("%s/file", root);
+	ck_assert_int_eq(dhg_file_write(blocker, "x", 1), 0);
+	p = dhg_asprintf("%s/sub/chart", blocker);
+	ck_assert_int_lt(engine_chart_write_dir(c, p), 0);
+	free(p);
+	p = dhg_asprintf("cd %s && test $(ls -A | wc -l) -eq 2", root);
+	ck_assert_int_eq(system(p), 0);
+	free(p);
+	p = dhg_asprintf("rm -rf %s", root);
+	ck_assert_int_eq(system(p), 0);
+	free(p);
+	free(blocker);
+	free(dir);
+	engine_chart_free(c);
+}
+END_TEST
+
+Suite *engine_generate_suite(void)
+{
+	Suite *s = suite_create("engine_generate");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_engine_generate__layout);
+	tcase_add_test(tc, test_engine_generate__namespaces_and_labels);
+	tcase_add_test(tc, test_engine_generate__determinism);
+	tcase_add_test(tc, test_engine_generate__digest_formula);
+	tcase_add_test(tc, test_engine_generate__secrets_modes);
+	tcase_add_test(tc, test_engine_generate__large_configmap_and_collisions);
+	tcase_add_test(tc, test_engine_generate__bad_options);
+	tcase_add_test(tc, test_engine_generate__write_dir_atomic);
+	suite_add_tcase(s, tc);
+	return s;
+}
