@@ -4,8 +4,8 @@
 # write from whatever the killed run left in the local clone.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gitserver.sh"
-W=$BUILD/gitout_write
-[ -x "$W" ] || fail "missing $W (make tools)"
+W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
+[ -x "$W_BIN" ] || fail "missing $W_BIN (make tools)"
 N=${GIT_KILL_ROUNDS:-50}
 gitsrv_http_start
 gitsrv_repo_create deploy

@@ -67,7 +67,14 @@ static int repo_init(gitout__session *s)
 
 static int remote_new(gitout__session *s)
 {
-	if (git_remote_create_anonymous(&s->remote, s->repo, s->url) < 0)
+	git_remote_create_options ro;
+
+	/* anonymous (name NULL) and no url.*.insteadOf rewriting: the URL is used as given (this
+	 * also avoids a pcre2 leak in libgit2 1.5's config regex matching) */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = s->repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(&s->remote, s->url, &ro) < 0)
 		return dhg_error_set(DHG_EINVALID, "git: invalid repository URL %s: %s", s->redacted_url,
 				     git_error_last() ? git_error_last()->message : "unknown error");
 	return 0;
