@@ -1134,3 +1134,26 @@ done:
 	secure_free(hdr, hdr ? strlen(hdr) : 0);
 	return error;
 }
+
+int kube_config__describe(json_t **out, const kube_config *cfg)
+{
+	json_t *args = json_array();
+	for (size_t i = 1; args && cfg->exec_argv && cfg->exec_argv[i]; i++)
+		json_array_append_new(args, json_string(cfg->exec_argv[i]));
+	size_t nenv = 0;
+	while (cfg->exec_env && cfg->exec_env[nenv])
+		nenv++;
+	json_t *d = json_pack("{s:s?,s:s?,s:s,s:b,s:b,s:s?,s:I,s:s?,s:s?,s:s?,s:I,s:I,s:b,s:s?,s:s?,s:b,s:s?,s:o,s:I}",
+	                      "server", cfg->server, "context", cfg->context, "namespace", kube_config_namespace(cfg),
+	                      "inCluster", cfg->in_cluster, "insecure", cfg->insecure, "caFile", cfg->ca_file,
+	                      "caDataLen", (json_int_t)cfg->ca_len, "tlsServerName", cfg->tls_server_name,
+	                      "certFile", cfg->cert_file, "keyFile", cfg->key_file, "certDataLen", (json_int_t)cfg->cert_len,
+	                      "keyDataLen", (json_int_t)cfg->key_len, "hasToken", cfg->token != NULL, "tokenFile",
+	                      cfg->token_file, "username", cfg->username, "hasPassword", cfg->password != NULL,
+	                      "execCommand", cfg->exec_cmd, "execArgs", args ? args : json_array(), "execEnvCount",
+	                      (json_int_t)nenv);
+	if (!d)
+		return dhg_error_set(DHG_ENOMEM, "kube config: out of memory");
+	*out = d;
+	return 0;
+}

@@ -20,6 +20,12 @@ char *kube_config__url(const kube_config *cfg, const char *path);
 int kube_config__setup(CURL *easy, struct curl_slist **headers, struct curl_slist **connect_to,
                        const kube_config *cfg);
 
+/* A summary of the loaded configuration for tests and debug logs, without secret values:
+ * {server, context, namespace, inCluster, insecure, caFile, caDataLen, tlsServerName, certFile,
+ *  keyFile, certDataLen, keyDataLen, hasToken, tokenFile, username, hasPassword, execCommand,
+ *  execArgs, execEnvCount}. *out owned. */
+int kube_config__describe(json_t **out, const kube_config *cfg);
+
 /* Drops cached credentials (after a 401) so the next request re-reads the token file or
  * re-runs the exec plugin. Returns 1 when there was something to refresh, else 0. */
 int kube_config__auth_invalidate(const kube_config *cfg);
