@@ -12,8 +12,12 @@ BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libyaml-dev libjanss
 TEST_PKGS="valgrind git nginx fcgiwrap openssh-server openssh-client docker-registry
   apache2-utils openssl python3 python3-yaml curl unzip procps iproute2 ca-certificates time lua5.4 lua-cjson"
 
+# Only `make fuzz` (tests/fuzz/run.sh) needs clang + libFuzzer: DHG_DEPS_FUZZ=1 adds it.
+FUZZ_PKGS="clang"
+
 pkgs="$BUILD_PKGS"
 [ "${DHG_DEPS_MINIMAL:-0}" = 1 ] || pkgs="$pkgs $TEST_PKGS"
+[ "${DHG_DEPS_FUZZ:-0}" = 1 ] && pkgs="$pkgs $FUZZ_PKGS"
 
 missing=""
 for p in $pkgs; do

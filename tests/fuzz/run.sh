@@ -12,7 +12,11 @@ OUT=${FUZZ_BUILD:-$ROOT/build/fuzz}
 CLANG=${CLANG:-clang}
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then
-	echo "fuzz: clang not found (apt-get install clang); skipping"; exit 77
+	echo "fuzz: clang not found; installing it (scripts/install-deps.sh, DHG_DEPS_FUZZ=1)"
+	DHG_DEPS_MINIMAL=1 DHG_DEPS_FUZZ=1 bash scripts/install-deps.sh || true
+fi
+if ! command -v "$CLANG" >/dev/null 2>&1; then
+	echo "fuzz: clang not found and could not be installed; skipping"; exit 77
 fi
 mkdir -p "$OUT"
 probe=$OUT/probe.c
