@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# dhg generate: CLI flags and exit codes; parameterization through real Helm 3 and 4:
+# `--set` of an image tag, replicas, a Service port, an Ingress host and a resource limit
+# changes exactly those fields of the rendered objects; the schema rejects replicas=abc;
+# helm lint --strict passes.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$HELM3" ] && [ -x "$HELM4" ] || skip "helm 3/4 not installed (make deps)"
+
+mkdir -p "$T/in"
+cat >"$T/in/app.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels: {app: web}
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web, tier: front}
+    spec:
+      containers:
+        - name: web
+          image: registry.local:5000/shop/web:1.4.2
+          imagePullPolicy: IfNotPresent
+          env:
+            - {name: MODE, value: "production"}
+            - {name: PORT, value: "8080"}
+          resources:
+            limits: {cpu: 500m, memory: 256Mi}
+            requests: {cpu: 100m, memory: 128Mi}
+        - name: sidecar
+          image: busybox@sha256:3fbc632167424a6d997e74f52b878d7cc478225cffac6bc977eedfe51c7f4e79
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports:
+    - {name: http, port: 80, targetPort: 8080}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: shop.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend: {service: {name: web, port: {number: 80}}}
+EOF
+
+# ---- CLI behaviour -------------------------------------------------------------------------
+set +e
+$DHG generate --help >"$T/help.txt"; rc=$?
+set -e
+[ $rc -eq 0 ] || fail "--help exit $rc"
+for f in -f -o --dry-run --chart-name --chart-version --app-version --secrets --external-secret-store \
+	--external-secret-store-kind --namespace --set-values "default: 0.1.0" "default: mask" Example; do
+	grep -q -- "$f" "$T/help.txt" || fail "--help does not mention $f"
+done
+expect_rc() { # expect_rc CODE ARGS...
+	local want=$1; shift
+	set +e; $DHG generate "$@" >"$T/out.txt" 2>"$T/err.txt"; local got=$?; set -e
+	[ "$got" -eq "$want" ] || fail "dhg generate $* exited $got, want $want: $(cat "$T/err.txt")"
+}
+expect_rc 2 --bogus -f "$T/in" -o "$T/x" --chart-name shop
+expect_rc 2 -o "$T/x" --chart-name shop
+expect_rc 2 -f "$T/in" -o "$T/x"
+expect_rc 2 -f "$T/in" -o "$T/x" --dry-run --chart-name shop
+expect_rc 2 -f "$T/in" -o "$T/x" --chart-name Shop_1
+grep -q "Shop_1" "$T/err.txt" || fail "bad chart name not named in the error"
+expect_rc 2 -f "$T/in" -o "$T/x" --chart-name shop --chart-version 1.0
+expect_rc 2 -f "$T/in" -o "$T/x" --chart-name shop --secrets maybe
+[ ! -e "$T/x" ] || fail "a usage error wrote something"
+expect_rc 1 -f "$T/does-not-exist.yaml" -o "$T/x" --chart-name shop
+[ ! -e "$T/x" ] || fail "a failed run wrote something"
+expect_rc 0 -f "$T/in" --dry-run --chart-name shop
+grep -q "^# Source: templates/web-deployment.yaml$" "$T/out.txt" || fail "--dry-run lacks a Source header"
+grep -q "^# Source: values.yaml$" "$T/out.txt" || fail "--dry-run lacks values.yaml"
+ok "CLI flags and exit codes"
+
+# A failing run leaves an existing chart exactly as it was.
+expect_rc 0 -f "$T/in" -o "$T/shop" --chart-name shop --chart-version 1.2.3
+grep -q "^Chart shop 1.2.3 written to $T/shop (3 resources, sha256:[0-9a-f]\{64\})$" "$T/out.txt" ||
+	fail "unexpected summary line: $(cat "$T/out.txt")"
+(cd "$T/shop" && find . -type f | sort | xargs sha256sum) >"$T/before.sum"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n' >"$T/broken.yaml"
+expect_rc 1 -f "$T/in" -f "$T/broken.yaml" -o "$T/shop" --chart-name shop
+grep -q "broken.yaml" "$T/err.txt" || fail "YAML error does not name the file: $(cat "$T/err.txt")"
+(cd "$T/shop" && find . -type f | sort | xargs sha256sum) >"$T/after.sum"
+cmp -s "$T/before.sum" "$T/after.sum" || fail "failed run changed the existing chart"
+[ -z "$(ls -A "$T" | grep -E '^shop\..*tmp')" ] || fail "temporary directory left behind"
+ok "atomic write"
+
+# ---- parameterization through Helm ----------------------------------------------------------
+$PY - "$T/shop/values.yaml" <<'EOF' || fail "values.yaml does not hold the expected parameters"
+import sys, yaml
+v = yaml.safe_load(open(sys.argv[1]))
+d = v["web"]["deployment"]
+assert d["replicas"] == 3, d
+c = d["containers"]["web"]
+assert c["image"] == {"repository": "registry.local:5000/shop/web", "tag": "1.4.2", "digest": "", "pullPolicy": "IfNotPresent"}, c["image"]
+assert c["env"] == {"MODE": "production", "PORT": "8080"}, c["env"]
+assert d["containers"]["sidecar"]["image"]["digest"].startswith("sha256:3fbc"), d["containers"]["sidecar"]
+assert d["podLabels"] == {"tier": "front"}, d["podLabels"]
+assert v["web"]["service"]["ports"] == {"http": 80}
+assert v["web"]["ingress"]["hosts"] == ["shop.example.com"]
+EOF
+grep -q "# -- Number of replicas (Deployment shop/web)" "$T/shop/values.yaml" || fail "values.yaml lacks comments"
+
+cat >"$T/diff.py" <<'EOF'
+import sys, yaml
+def load(p):
+    out = {}
+    for d in yaml.safe_load_all(open(p)):
+        if d:
+            out[(d["kind"], d["metadata"]["name"])] = d
+    return out
+def walk(a, b, path, acc):
+    if type(a) != type(b):
+        acc.append((path, a, b)); return
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            walk(a.get(k, "<absent>"), b.get(k, "<absent>"), path + "." + k, acc)
+    elif isinstance(a, list):
+        if len(a) != len(b):
+            acc.append((path, a, b)); return
+        for i, (x, y) in enumerate(zip(a, b)):
+            walk(x, y, "%s[%d]" % (path, i), acc)
+    elif a != b:
+        acc.append((path, a, b))
+base, new = load(sys.argv[1]), load(sys.argv[2])
+assert base.keys() == new.keys(), (base.keys(), new.keys())
+acc = []
+for k in sorted(base):
+    walk(base[k], new[k], k[0] + "/" + k[1], acc)
+for p, a, b in acc:
+    print("%s: %r -> %r" % (p, a, b))
+EOF
+cat >"$T/want.txt" <<'EOF'
+Deployment/web.spec.replicas: 3 -> 5
+Deployment/web.spec.template.spec.containers[0].image: 'registry.local:5000/shop/web:1.4.2' -> 'registry.local:5000/shop/web:1.5.0'
+Deployment/web.spec.template.spec.containers[0].resources.limits.memory: '256Mi' -> '512Mi'
+Ingress/web.spec.rules[0].host: 'shop.example.com' -> 'new.example.com'
+Service/web.spec.ports[0].port: 80 -> 8080
+EOF
+for H in "$HELM3" "$HELM4"; do
+	hn=$(basename "$H")
+	"$H" lint --strict "$T/shop" >"$T/lint.txt" 2>&1 || fail "$hn lint --strict: $(cat "$T/lint.txt")"
+	"$H" template rel "$T/shop" --namespace shop >"$T/base.yaml" || fail "$hn template (defaults)"
+	"$H" template rel "$T/shop" --namespace shop \
+		--set web.deployment.replicas=5 \
+		--set web.deployment.containers.web.image.tag=1.5.0 \
+		--set web.deployment.containers.web.resources.limits.memory=512Mi \
+		--set web.service.ports.http=8080 \
+		--set 'web.ingress.hosts[0]=new.example.com' >"$T/set.yaml" || fail "$hn template --set"
+	$PY "$T/diff.py" "$T/base.yaml" "$T/set.yaml" >"$T/got.txt" || fail "$hn: diff script failed"
+	diff -u "$T/want.txt" "$T/got.txt" || fail "$hn: --set changed other fields than expected"
+	# the defaults reproduce the input exactly (types included)
+	$PY "$ROOT/tests/integration/fidelity.py" --input "$T/in" --rendered "$T/base.yaml" --namespace shop --case params \
+		|| fail "$hn: default rendering differs from the input"
+	set +e
+	"$H" template rel "$T/shop" --namespace shop --set web.deployment.replicas=abc >/dev/null 2>"$T/schema.err"
+	rc=$?
+	set -e
+	[ $rc -ne 0 ] || fail "$hn: replicas=abc was accepted"
+	grep -qi "replicas" "$T/schema.err" || fail "$hn: schema error does not name replicas: $(cat "$T/schema.err")"
+	ok "$hn: --set changes exactly the expected fields; schema rejects replicas=abc; lint --strict"
+done
