@@ -215,6 +215,9 @@ START_TEST(test_engine_normalize__owner_managed_dropped)
 		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: shop, uid: x, resourceVersion: \"1\"}\n"
 		"secrets: [{name: default-token-abc}]\n---\n"
 		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: other}\nimagePullSecrets: [{name: reg}]\n---\n"
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: third, uid: x}\n"
+		"secrets: [{name: default-token-zz9}]\n---\n"
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: third}\nsecrets: [{name: app-token-manual}]\n---\n"
 		"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}}\n---\n"
 		"apiVersion: v1\nkind: Endpoints\nmetadata: {name: web, namespace: shop, resourceVersion: \"5\"}\nsubsets: []\n---\n"
 		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: web-abc\n  namespace: shop\n"
@@ -224,6 +227,7 @@ START_TEST(test_engine_normalize__owner_managed_dropped)
 	const char *want =
 		"apiVersion: v1\nkind: Pod\nmetadata: {name: bare, namespace: shop}\nspec: {containers: [{name: a, image: a}]}\n---\n"
 		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: other}\nimagePullSecrets: [{name: reg}]\n---\n"
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: third}\nsecrets: [{name: app-token-manual}]\n---\n"
 		"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}}\n---\n"
 		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned-by-pod\n  namespace: shop\n"
 		"  ownerReferences: [{apiVersion: v1, kind: Foo, name: keep, uid: u}]\n";
@@ -231,6 +235,7 @@ START_TEST(test_engine_normalize__owner_managed_dropped)
 	expect_norm(in, want, "Job shop/nightly-28: skipped: created by its CronJob nightly");
 	expect_norm(in, want, "ServiceAccount shop/default: skipped: the default ServiceAccount");
 	expect_norm(in, want, "Endpoints shop/web: skipped: maintained by the endpoints controller");
+	expect_norm(in, want, "ServiceAccount third/default: skipped: the default ServiceAccount");
 }
 END_TEST
 

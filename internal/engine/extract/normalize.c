@@ -8,7 +8,8 @@
  *   annotations kubectl.kubernetes.io/last-applied-configuration and
  *   deployment.kubernetes.io/revision (an annotations map emptied by this is removed);
  *   Service spec.clusterIP / clusterIPs unless "None" (headless is meaningful);
- *   ServiceAccount secrets[] entries naming a dropped token Secret.
+ *   ServiceAccount secrets[] entries naming a dropped token Secret (or, on a live object, the
+ *   generated "<name>-token-*" Secret of clusters before 1.24).
  * Always dropped (a warning each): ReplicaSet Pod Endpoints EndpointSlice ControllerRevision
  *   with a controller ownerReference; Jobs owned by a CronJob; Events; live Endpoints of a
  *   Service in the input; ConfigMap kube-root-ca.crt; Secrets of type
@@ -526,10 +527,13 @@ static void strip_runtime(json_t *o, const dropped *d, int live)
 	}
 	if (!strcmp(kind, "ServiceAccount") && !strcmp(api, "v1")) {
 		json_t *secrets = json_object_get(o, "secrets");
-		if (json_is_array(secrets) && json_array_size(secrets) > 0 && d->len > 0) {
+		char token_prefix[300];
+		snprintf(token_prefix, sizeof(token_prefix), "%s-token-", sget(md, "name"));
+		if (json_is_array(secrets) && json_array_size(secrets) > 0) {
 			for (size_t i = json_array_size(secrets); i-- > 0;) {
 				const char *sn = sget(json_array_get(secrets, i), "name");
-				if (sn && dropped_has(d, "Secret", ns, sn))
+				/* a dropped token Secret, or (live) the token the cluster generated (< 1.24) */
+				if (sn && (dropped_has(d, "Secret", ns, sn) || (live && dhg_str_has_prefix(sn, token_prefix))))
 					json_array_remove(secrets, i);
 			}
 			if (json_array_size(secrets) == 0)
