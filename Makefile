@@ -160,7 +160,7 @@ fuzz:
 	@bash tests/fuzz/run.sh
 
 bench: all tools
-	@bash bench/engine.sh
+	@DHG_BUILD=$(abspath $(BUILD)) bash bench/engine.sh
 
 demo: deps all tools
 	@bash scripts/demo.sh

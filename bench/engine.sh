@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Engine benchmark (issue 2, DESIGN.md "Performance targets"): `dhg generate` on inputs of
+# N resources (sets of Deployment+Service+ConfigMap+Secret+Ingress from bench/gen_manifests.py)
+# against the floor (bench/yaml_floor.c: parse the same YAML with libyaml events and write the
+# same number of bytes). Wall time is the median of BENCH_RUNS runs (perf_counter around the
+# process); peak RSS comes from /usr/bin/time -f %M.
+#
+# Usage: bench/engine.sh [N...]          (default: 10 100 500 1000 5000 50000)
+# Env:   BENCH_RUNS   runs per measurement (default 5; 3 for N >= 50000)
+#        BENCH_DIR    where inputs and charts are written (default /dev/shm when present, so
+#                     the disk is not what is measured; set BENCH_DIR=/tmp to include it)
+#        DHG_BUILD    build directory holding dhg and yaml_floor (default: build)
+#        BENCH_MD     also write the results table as Markdown to this file
+# Targets: 5,000 resources <= 0.1 s and <= 64 MB; <= 3x the floor; 10x resources => <= 11x time.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${DHG_BUILD:-$ROOT/build}
+PY=/usr/bin/python3
+for b in "$BUILD/dhg" "$BUILD/yaml_floor" /usr/bin/time; do
+	[ -x "$b" ] || { echo "bench: $b missing (make all tools; apt-get install time)" >&2; exit 1; }
+done
+if [ -z "${BENCH_DIR:-}" ]; then
+	if [ -d /dev/shm ] && [ -w /dev/shm ]; then BENCH_DIR=/dev/shm; else BENCH_DIR=${TMPDIR:-/tmp}; fi
+fi
+WORK=$(mktemp -d "$BENCH_DIR/dhg-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+[ $# -gt 0 ] || set -- 10 100 500 1000 5000 50000
+
+echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB RAM; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "dhg: $("$BUILD/dhg" version); output on $BENCH_DIR ($(df -T "$BENCH_DIR" | awk 'NR==2{print $2}'))"
+
+$PY - "$ROOT" "$BUILD" "$WORK" "${BENCH_RUNS:-}" "${BENCH_MD:-}" "$@" <<'PY'
+import os, re, shutil, statistics, subprocess, sys, time
+root, build, work, runs_env, md_path = sys.argv[1:6]
+sizes = [int(x) for x in sys.argv[6:]]
+dhg, floor = os.path.join(build, "dhg"), os.path.join(build, "yaml_floor")
+
+def measure(cmd, runs, before=None):
+    walls, rss = [], []
+    for _ in range(runs):
+        if before:
+            before()
+        tf = os.path.join(work, "time.out")
+        t0 = time.perf_counter()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf] + cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        walls.append(time.perf_counter() - t0)
+        if p.returncode != 0:
+            sys.exit("bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.strip()[-500:]))
+        rss.append(int(open(tf).read().split()[-1]))
+    return statistics.median(walls), max(rss), p
+
+def tree_size(d):
+    n = b = 0
+    for r, _, fs in os.walk(d):
+        for f in fs:
+            n += 1
+            b += os.path.getsize(os.path.join(r, f))
+    return n, b
+
+rows = []
+for n in sizes:
+    runs = int(runs_env) if runs_env else (3 if n >= 50000 else 5)
+    inp = os.path.join(work, "in-%d" % n)
+    subprocess.run([sys.executable, os.path.join(root, "bench", "gen_manifests.py"), str(n), inp], check=True)
+    in_bytes = sum(os.path.getsize(os.path.join(inp, f)) for f in os.listdir(inp))
+    out = os.path.join(work, "chart-%d" % n)
+    clean = lambda: shutil.rmtree(out, ignore_errors=True)
+    t_dhg, rss_dhg, p = measure([dhg, "generate", "-f", inp, "-o", out, "--chart-name", "bench"], runs, clean)
+    m = re.search(r"\((\d+) resources", p.stdout + p.stderr)
+    if not m or int(m.group(1)) != n:
+        sys.exit("bench: dhg did not report %d resources: %s" % (n, (p.stdout + p.stderr).strip()))
+    nfiles, chart_bytes = tree_size(out)
+    t_dry, rss_dry, _ = measure([dhg, "generate", "-f", inp, "--dry-run", "--chart-name", "bench"], runs)
+    fdir = os.path.join(work, "floor-%d" % n)
+    fclean = lambda: shutil.rmtree(fdir, ignore_errors=True)
+    t_floor, rss_floor, _ = measure([floor, fdir, str(chart_bytes), inp], runs, fclean)
+    t_floorn, _, _ = measure([floor, "-n", str(nfiles), fdir, str(chart_bytes), inp], runs, fclean)
+    clean(); fclean()
+    shutil.rmtree(inp)
+    rows.append(dict(n=n, in_kb=in_bytes / 1024, files=nfiles, chart_kb=chart_bytes / 1024, dhg=t_dhg,
+                     rss=rss_dhg / 1024, dry=t_dry, floor=t_floor, floorn=t_floorn, frss=rss_floor / 1024,
+                     runs=runs))
+    r = rows[-1]
+    print("measured %6d resources: dhg %.3f s, %.1f MB (runs=%d)" % (n, r["dhg"], r["rss"], runs), file=sys.stderr)
+
+hdr = ("| resources | input KiB | chart files | chart KiB | dhg generate s (median) | peak RSS MB | dhg --dry-run s "
+       "| floor s (1 file) | floor s (same file count) | floor RSS MB | dhg / floor | dhg / floor (same files) |")
+lines = [hdr, "|" + "|".join(["---"] * (hdr.count("|") - 1)) + "|"]
+for r in rows:
+    lines.append("| %d | %.0f | %d | %.0f | %.4f | %.1f | %.4f | %.4f | %.4f | %.1f | %.1f× | %.1f× |" % (
+        r["n"], r["in_kb"], r["files"], r["chart_kb"], r["dhg"], r["rss"], r["dry"], r["floor"], r["floorn"],
+        r["frss"], r["dhg"] / r["floor"], r["dhg"] / r["floorn"]))
+by = {r["n"]: r for r in rows}
+scal = []
+for a, b in [(10, 100), (100, 1000), (500, 5000), (5000, 50000)]:
+    if a in by and b in by:
+        scal.append("| %d → %d | %.1f× | %.1f× |" % (a, b, by[b]["dhg"] / by[a]["dhg"], by[b]["rss"] / by[a]["rss"]))
+out = "\n".join(lines)
+if scal:
+    out += "\n\n| 10× resources | time ratio (target ≤ 11×) | RSS ratio |\n|---|---|---|\n" + "\n".join(scal)
+if 5000 in by:
+    r = by[5000]
+    out += ("\n\nTargets at 5,000 resources: time %.3f s (target ≤ 0.1 s: %s), peak RSS %.1f MB (target ≤ 64 MB: %s), "
+            "%.1f× the floor (target ≤ 3×: %s)." % (
+                r["dhg"], "met" if r["dhg"] <= 0.1 else "MISSED", r["rss"], "met" if r["rss"] <= 64 else "MISSED",
+                r["dhg"] / r["floor"], "met" if r["dhg"] / r["floor"] <= 3 else "MISSED"))
+print(out)
+if md_path:
+    open(md_path, "w").write(out + "\n")
+PY
