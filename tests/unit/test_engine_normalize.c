@@ -350,6 +350,9 @@ START_TEST(test_engine_normalize__migrate_simple_apis)
 		snprintf(warn, sizeof(warn), "migrated from the deprecated %s to %s", cases[i].from, cases[i].to);
 		expect_norm(in, want, warn);
 	}
+	expect_norm("apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec: {selector: {}, minAvailable: 1}\n",
+		    "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec: {selector: {}, minAvailable: 1}\n",
+		    "spec.selector is empty: it selected no pods in policy/v1beta1");
 	/* current and custom APIs are untouched */
 	expect_norm("apiVersion: example.com/v1beta1\nkind: Widget\nmetadata: {name: w}\n",
 		    "apiVersion: example.com/v1beta1\nkind: Widget\nmetadata: {name: w}\n", NULL);

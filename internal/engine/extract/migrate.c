@@ -12,6 +12,7 @@
  *       spec.backend -> spec.defaultBackend, pathType ImplementationSpecific where missing
  *   extensions/v1beta1 NetworkPolicy                                             -> networking.k8s.io/v1
  *   policy/v1beta1 PodDisruptionBudget                                           -> policy/v1
+ *       (a warning when spec.selector is {}: it now selects every pod instead of none)
  *   autoscaling/v2beta1, v2beta2 HorizontalPodAutoscaler                         -> autoscaling/v2
  *       v2beta1 metrics restructured (targetAverageUtilization -> target{type: Utilization,...})
  *   batch/v1beta1, batch/v2alpha1 CronJob                                        -> batch/v1
@@ -449,7 +450,7 @@ static int migrate_crd(json_t *o, const char *where, engine_warnings *w)
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
-enum conv { C_NONE, C_WORKLOAD, C_INGRESS, C_HPA1, C_WEBHOOK, C_CRD };
+enum conv { C_NONE, C_WORKLOAD, C_INGRESS, C_HPA1, C_WEBHOOK, C_CRD, C_PDB };
 
 static const struct rule {
 	const char *from; /* group/version */
@@ -463,7 +464,7 @@ static const struct rule {
 	{ "extensions/v1beta1", " Ingress ", "networking.k8s.io/v1", C_INGRESS },
 	{ "networking.k8s.io/v1beta1", " Ingress IngressClass ", "networking.k8s.io/v1", C_INGRESS },
 	{ "extensions/v1beta1", " NetworkPolicy ", "networking.k8s.io/v1", C_NONE },
-	{ "policy/v1beta1", " PodDisruptionBudget ", "policy/v1", C_NONE },
+	{ "policy/v1beta1", " PodDisruptionBudget ", "policy/v1", C_PDB },
 	{ "autoscaling/v2beta1", " HorizontalPodAutoscaler ", "autoscaling/v2", C_HPA1 },
 	{ "autoscaling/v2beta2", " HorizontalPodAutoscaler ", "autoscaling/v2", C_NONE },
 	{ "batch/v1beta1", " CronJob ", "batch/v1", C_NONE },
@@ -563,6 +564,15 @@ int engine_extract__migrate(json_t *o, const char *where, engine_warnings *w)
 		case C_CRD:
 			error = migrate_crd(o, where, w);
 			break;
+		case C_PDB: {
+			/* policy/v1beta1: an empty selector selects no pod; policy/v1: every pod */
+			const json_t *sel = json_object_get(json_object_get(o, "spec"), "selector");
+			if (json_is_object(sel) && json_object_size(sel) == 0 &&
+			    engine_warnings_addf(w, "%s: spec.selector is empty: it selected no pods in policy/v1beta1 but selects every pod of the namespace in policy/v1",
+						 where) < 0)
+				return DHG_ENOMEM;
+			break;
+		}
 		case C_NONE:
 			break;
 		}
