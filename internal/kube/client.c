@@ -428,8 +428,13 @@ static int do_request(json_t **out, kube_client *c, const char *method, const ch
 			if (x.toobig) {
 				error = dhg_error_set(DHG_ETOOBIG, "%s: response larger than %zu bytes", what, c->opts.max_body);
 			} else {
-				error = dhg_error_set(rc == CURLE_OPERATION_TIMEDOUT ? DHG_ETIMEOUT : DHG_EUNAVAILABLE,
-				                      "%s: %s", what, curl_easy_strerror(rc));
+				if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+				    rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR)
+					error = dhg_error_set(DHG_ERROR, "%s: TLS verification failed (check certificate-authority"
+					                      " and tls-server-name): %s", what, curl_easy_strerror(rc));
+				else
+					error = dhg_error_set(rc == CURLE_OPERATION_TIMEDOUT ? DHG_ETIMEOUT : DHG_EUNAVAILABLE,
+					                      "%s: %s", what, curl_easy_strerror(rc));
 				retry = retryable_curl(rc);
 				/* a request that may have reached the server is only retried when idempotent */
 				if (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST &&
