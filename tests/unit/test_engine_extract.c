@@ -418,6 +418,15 @@ START_TEST(test_engine_extract__deep_nesting_refused)
 }
 END_TEST
 
+START_TEST(test_engine_extract__bom_and_crlf)
+{
+	json_t *o = parse1("\xEF\xBB\xBF" "apiVersion: v1\r\nkind: ConfigMap\r\nmetadata: {name: a}\r\ndata:\r\n  k: |\r\n    x\r\n");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "apiVersion")), "v1");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "data"), "k")), "x\n");
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(test_engine_extract__warnings)
 {
 	engine_warnings w = ENGINE_WARNINGS_INIT;
@@ -448,6 +457,7 @@ Suite *engine_extract_suite(void)
 	tcase_add_test(tc, test_engine_extract__directories);
 	tcase_add_test(tc, test_engine_extract__path_errors);
 	tcase_add_test(tc, test_engine_extract__deep_nesting_refused);
+	tcase_add_test(tc, test_engine_extract__bom_and_crlf);
 	tcase_add_test(tc, test_engine_extract__warnings);
 	suite_add_tcase(s, tc);
 	return s;

@@ -731,6 +731,12 @@ static int extract_into(engine_objects *tmp_out, const char *data, size_t len, c
 		return error;
 	if (!yaml_parser_initialize(&parser))
 		return dhg_error_set(DHG_ENOMEM, "%s: cannot initialize the YAML parser", c.source);
+	if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark */
+		data += 3;
+		len -= 3;
+		c.data = data; /* reader error offsets are relative to what the parser sees */
+		c.len = len;
+	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
 	while (!done) {
