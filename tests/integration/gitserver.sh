@@ -1,6 +1,6 @@
 # Real git servers for integration tests. Source it after lib.sh:
 #   . "$(dirname "$0")/gitserver.sh"
-#   gitsrv_http_start   -> GIT_HTTP_URL (http://127.0.0.1:PORT, no credentials), GIT_HTTP_USER,
+#   gitsrv_http_start [--tls] -> GIT_HTTP_URL (http://127.0.0.1:PORT, no credentials), GIT_HTTP_USER,
 #                          GIT_HTTP_PASSWORD, GIT_HTTP_AUTH_URL (with user:password@, for plain git),
 #                          GIT_HTTP_ACCESS_LOG (nginx access log)
 #   gitsrv_ssh_start    -> GIT_SSH_URL (ssh://USER@127.0.0.1:PORT + repo root), GIT_SSH_KEY (private
@@ -40,10 +40,18 @@ gitsrv_repo_create() {
 	fi
 }
 
+# gitsrv_http_start [--tls]: with --tls the same server also listens with TLS on a second port,
+# with a certificate for 127.0.0.1 from a test CA made by openssl -> GIT_HTTPS_URL, GIT_HTTPS_CA
+# (CA certificate file), GIT_HTTPS_OTHER_CA (an unrelated CA, for negative tests).
 gitsrv_http_start() {
-	local d=$T/gitsrv/http port
+	local d=$T/gitsrv/http port tls_port="" tls_block=""
 	mkdir -p "$d/tmp"
 	port=$(free_port)
+	if [ "${1:-}" = --tls ]; then
+		tls_port=$(free_port)
+		gitsrv__make_ca "$d"
+		tls_block="listen 127.0.0.1:$tls_port ssl; ssl_certificate $d/server.crt; ssl_certificate_key $d/server.key;"
+	fi
 	GIT_HTTP_USER=gituser
 	GIT_HTTP_PASSWORD=s3cret-$RANDOM$RANDOM
 	htpasswd -bcB "$d/htpasswd" "$GIT_HTTP_USER" "$GIT_HTTP_PASSWORD" >/dev/null 2>&1 \
@@ -70,6 +78,7 @@ http {
 	client_max_body_size 0;
 	server {
 		listen 127.0.0.1:$port;
+		$tls_block
 		location / {
 			auth_basic "git";
 			auth_basic_user_file $d/htpasswd;
@@ -94,6 +103,24 @@ EOF
 	GIT_HTTP_URL=http://127.0.0.1:$port
 	GIT_HTTP_AUTH_URL=http://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@127.0.0.1:$port
 	GIT_HTTP_ACCESS_LOG=$d/access.log
+	if [ -n "$tls_port" ]; then
+		GIT_HTTPS_URL=https://127.0.0.1:$tls_port
+		GIT_HTTPS_CA=$d/ca.crt
+		GIT_HTTPS_OTHER_CA=$d/other-ca.crt
+	fi
+}
+
+gitsrv__make_ca() {
+	local d=$1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=dhg test CA" -keyout "$d/ca.key" \
+		-out "$d/ca.crt" >/dev/null 2>&1 || fail "openssl: CA"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" -keyout "$d/other-ca.key" \
+		-out "$d/other-ca.crt" >/dev/null 2>&1 || fail "openssl: other CA"
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" \
+		>/dev/null 2>&1 || fail "openssl: server key"
+	printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$d/server.ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+		-extfile "$d/server.ext" -out "$d/server.crt" >/dev/null 2>&1 || fail "openssl: server cert"
 }
 
 # Waits until the HTTP server runs no git request any more (a killed client leaves the server
