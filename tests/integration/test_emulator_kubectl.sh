@@ -270,6 +270,36 @@ run_suite() {
 
 write_manifests
 start=$(date +%s)
+
+# Protocol-level checks kubectl does not reach (auth/rotation, TLS, faults, watch 410/bookmarks/
+# selectors/drop, pagination, status/generation rules, finalizers, GC, namespaces, CRDs, --load).
+KV=selftest
+if $PY "$ROOT/tests/kube-emulator/selftest.py" --quick >"$T/selftest.out" 2>&1; then
+	pass "emulator selftest: $(grep -c '^ok:' "$T/selftest.out") protocol checks"
+else
+	grep -v '^ok:' "$T/selftest.out" | sed 's/^/  /' | head -n 40
+	bad "emulator selftest"
+fi
+
+# kubectl through TLS (test CA) + bearer token, using the kubeconfig the emulator writes
+KV=tls+token
+if command -v openssl >/dev/null; then
+	(cd "$T" && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=emu-ca \
+		&& openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 \
+		&& printf 'subjectAltName=IP:127.0.0.1\n' >ext.cnf \
+		&& openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile ext.cnf) >/dev/null 2>&1
+	echo "secret-token-1" >"$T/tokens"
+	if emu_start --tls-cert "$T/srv.crt" --tls-key "$T/srv.key" --tls-ca "$T/ca.crt" --token-file "$T/tokens"; then
+		kb=${KUBECTLS[-1]}
+		check "kubectl over verified TLS with a token" eval '"$kb" --kubeconfig "$EMU_KUBECONFIG" get ns default -o name >"$T/o" 2>"$T/e" && has "$T/o" "^namespace/default$"'
+		echo "secret-token-2" >"$T/tokens"
+		check "rotated token → kubectl gets Unauthorized" eval '! "$kb" --kubeconfig "$EMU_KUBECONFIG" get ns default >"$T/o" 2>"$T/e" && has "$T/e" "Unauthorized|provide credentials"'
+		check "kubectl with --token=new works" eval '"$kb" --kubeconfig "$EMU_KUBECONFIG" --token secret-token-2 get ns default -o name >"$T/o" 2>"$T/e"'
+		emu_stop
+	else
+		bad "emulator with TLS + token did not start"
+	fi
+fi
 for kb in "${KUBECTLS[@]}"; do
 	run_suite "$kb"
 done

@@ -390,6 +390,7 @@ class Store:
         self.compacted = 0            # events with rv <= compacted may be missing
         self.applied = {}             # (key, ns, name, manager) -> last applied config
         self.epoch = 0                # bumped by drop-watches
+        self.compactions = 0          # explicit compactions (continue tokens from before expire)
         for r in builtin_resources():
             self.add_res(r)
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -446,6 +447,7 @@ class Store:
         with self.cond:
             self.history.clear()
             self.compacted = self.rv
+            self.compactions += 1
             self.cond.notify_all()
 
 
@@ -863,10 +865,10 @@ class Api:
             if cont:
                 try:
                     tok = json.loads(base64.urlsafe_b64decode(cont.encode() + b"==").decode())
-                    tok_rv, start = int(tok["rv"]), tuple(tok["start"])
+                    tok_rv, start, tok_c = int(tok["rv"]), tuple(tok["start"]), int(tok.get("c", 0))
                 except (ValueError, KeyError, TypeError):
                     raise err_bad("continue key is not valid: invalid continue token")
-                if tok_rv < self.s.compacted:
+                if tok_rv < self.s.compacted or tok_c != self.s.compactions:
                     raise ApiError(410, "Expired", "The provided continue parameter is too old to display a "
                                    "consistent list result. You can start a new list without the continue "
                                    "parameter, or use the continue token in this response to retrieve the "
@@ -891,7 +893,7 @@ class Api:
             md = {"resourceVersion": str(list_rv)}
             if cont_key is not None:
                 md["continue"] = base64.urlsafe_b64encode(dumps(
-                    {"rv": list_rv, "start": list(cont_key)}).encode()).decode().rstrip("=")
+                    {"rv": list_rv, "start": list(cont_key), "c": self.s.compactions}).encode()).decode().rstrip("=")
                 md["remainingItemCount"] = len(keys) - i - 1 if not ls and not fs else None
                 if md["remainingItemCount"] is None:
                     del md["remainingItemCount"]
@@ -1250,7 +1252,7 @@ def parse_json(body, allow_yaml=False):
 
 class Control:
     def __init__(self):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.faults = []            # [{"count", "code", "retryAfter", "pathPrefix", "verb"}]
         self.latency_ms = 0
         self.by_verb = collections.Counter()
@@ -1773,14 +1775,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(400, {"error": "body must be a JSON object"})
         if what == "stats" and method == "GET":
             with ctl.lock, srv.store.cond:
-                return self.send_json(200, {
+                stats = {
                     "requestsTotal": ctl.total, "byVerb": dict(ctl.by_verb), "byPath": dict(ctl.by_path),
                     "byCode": dict(ctl.by_code), "watchesOpen": ctl.watches_open,
                     "watchesTotal": ctl.watches_total, "faultsServed": ctl.faults_served,
                     "faultsPending": [dict(f) for f in ctl.faults], "latencyMs": ctl.latency_ms,
                     "resourceVersion": srv.store.rv, "compactedResourceVersion": srv.store.compacted,
                     "historyLength": len(srv.store.history),
-                    "objects": sum(len(v) for v in srv.store.objs.values())})
+                    "objects": sum(len(v) for v in srv.store.objs.values())}
+            return self.send_json(200, stats)
         if method != "POST":
             return self.send_json(405, {"error": "use POST for %s" % what})
         if what == "drop-watches":
