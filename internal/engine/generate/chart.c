@@ -147,7 +147,18 @@ int engine_chart_write_dir(const engine_chart *c, const char *dir)
 			err = DHG_ENOMEM;
 			goto fail;
 		}
-		if ((err = dhg_mkdir_parent(p, 0755)) < 0 || (err = dhg_file_write(p, c->files[i].data, c->files[i].len)) < 0) {
+		{
+			const char *slash = strrchr(c->files[i].path, '/');
+			size_t dl = slash ? (size_t)(slash - c->files[i].path) : 0;
+			/* files are sorted: create each directory once */
+			if (dl && !(i > 0 && strncmp(c->files[i - 1].path, c->files[i].path, dl) == 0 &&
+				    c->files[i - 1].path[dl] == '/' && !strchr(c->files[i - 1].path + dl + 1, '/')) &&
+			    (err = dhg_mkdir_parent(p, 0755)) < 0) {
+				dhg_error_wrap("write chart file %s", c->files[i].path);
+				goto fail;
+			}
+		}
+		if ((err = dhg_file_write(p, c->files[i].data, c->files[i].len)) < 0) {
 			dhg_error_wrap("write chart file %s", c->files[i].path);
 			goto fail;
 		}
@@ -384,7 +395,7 @@ static int put_notes(files *f, engine_process__item *items, size_t n)
 	int err;
 
 	for (size_t i = 0; i < n; i++)
-		if (items[i].tree && !items[i].is_crd)
+		if (items[i].emitted && !items[i].is_crd)
 			templated++;
 	err = dhg_buf_printf(&b,
 			     "{{ .Chart.Name }} {{ .Chart.Version }} is installed as release \"{{ .Release.Name }}\" "
@@ -392,14 +403,13 @@ static int put_notes(files *f, engine_process__item *items, size_t n)
 			     "It manages %zu object%s:\n",
 			     templated, templated == 1 ? "" : "s");
 	for (size_t i = 0; !err && i < n; i++) {
-		if (!items[i].tree || items[i].is_crd)
+		if (!items[i].emitted || items[i].is_crd)
 			continue;
 		if (shown == NOTES_MAX_LIST) {
 			err = dhg_buf_printf(&b, "  ... and %zu more\n", templated - shown);
 			break;
 		}
-		err = dhg_buf_printf(&b, "  - %s %s\n", sget(items[i].tree, "kind", NULL) ? sget(items[i].tree, "kind", NULL) : items[i].kind,
-				     items[i].name);
+		err = dhg_buf_printf(&b, "  - %s %s\n", items[i].notes_kind, items[i].name);
 		shown++;
 	}
 	if (!err)
@@ -432,14 +442,41 @@ static const char helmignore[] = "# Patterns to ignore when building packages.\n
 
 /* ---- values, schema ------------------------------------------------------------------------ */
 
-static json_t *schema_of(const json_t *v)
+static int put_json_string(dhg_buf *b, const char *s)
 {
-	const char *k;
-	json_t *x, *s = json_object(), *props;
-	const char *type = "string";
+	int err = dhg_buf_putc(b, '"');
+	const unsigned char *p = (const unsigned char *)s, *from = p;
+	for (; !err && *p; p++) {
+		if (*p == '"' || *p == '\\' || *p < 0x20) {
+			if ((err = dhg_buf_put(b, from, (size_t)(p - from))) < 0)
+				break;
+			err = *p < 0x20 ? dhg_buf_printf(b, "\\u%04x", *p) : dhg_buf_printf(b, "\\%c", *p);
+			from = p + 1;
+		}
+	}
+	if (!err)
+		err = dhg_buf_put(b, from, (size_t)(p - from));
+	return err ? err : dhg_buf_putc(b, '"');
+}
 
-	if (!s)
-		return NULL;
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int put_schema(dhg_buf *b, const json_t *v, int indent, int depth);
+
+/* Writes the members of the draft-07 schema of v (types from the defaults), at indent. */
+static int put_schema_members(dhg_buf *b, const json_t *v, int indent, int depth)
+{
+	const char *type = "string", *k;
+	const char **keys = NULL;
+	json_t *x;
+	size_t n = 0;
+	int err;
+
+	if (depth > 100)
+		return dhg_error_set(DHG_EINVALID, "values nested too deeply");
 	if (engine_number_is(v))
 		type = "number";
 	else
@@ -453,22 +490,41 @@ static json_t *schema_of(const json_t *v)
 		case JSON_NULL: type = "null"; break;
 		default: type = "string"; break;
 		}
-	if (json_object_set_new(s, "type", json_string(type)) < 0)
-		goto oom;
-	if (json_is_object(v) && json_object_size(v) > 0) {
-		if (!(props = json_object()) || json_object_set_new(s, "properties", props) < 0)
-			goto oom;
-		json_object_foreach((json_t *)v, k, x)
-		{
-			json_t *c = schema_of(x);
-			if (!c || json_object_set_new(props, k, c) < 0)
-				goto oom;
-		}
+	if (!json_is_object(v) || json_object_size(v) == 0) {
+		if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(b, "\"type\": \"")) < 0 ||
+		    (err = dhg_buf_puts(b, type)) < 0)
+			return err;
+		return dhg_buf_putc(b, '"');
 	}
-	return s;
-oom:
-	json_decref(s);
-	return NULL;
+	if (!(keys = malloc(json_object_size(v) * sizeof(*keys))))
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	json_object_foreach((json_t *)v, k, x)
+	{
+		(void)x;
+		keys[n++] = k;
+	}
+	qsort(keys, n, sizeof(*keys), cmp_cstr);
+	if ((err = dhg_buf_printf(b, "%*s\"properties\": {", indent, "")) < 0)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		if ((i && (err = dhg_buf_putc(b, ',')) < 0) || (err = dhg_buf_putc(b, '\n')) < 0 ||
+		    (err = dhg_buf_fill(b, ' ', (size_t)indent + 2)) < 0 ||
+		    (err = put_json_string(b, keys[i])) < 0 || (err = dhg_buf_puts(b, ": ")) < 0 ||
+		    (err = put_schema(b, json_object_get(v, keys[i]), indent + 2, depth + 1)) < 0)
+			goto done;
+	}
+	err = dhg_buf_printf(b, "\n%*s},\n%*s\"type\": \"object\"", indent, "", indent, "");
+done:
+	free(keys);
+	return err;
+}
+
+static int put_schema(dhg_buf *b, const json_t *v, int indent, int depth)
+{
+	int err;
+	if ((err = dhg_buf_puts(b, "{\n")) < 0 || (err = put_schema_members(b, v, indent + 2, depth)) < 0)
+		return err;
+	return dhg_buf_printf(b, "\n%*s}", indent, "");
 }
 
 static int merge_into(json_t *dst, const json_t *src)
@@ -491,8 +547,6 @@ static int merge_into(json_t *dst, const json_t *src)
 static int put_values(files *f, engine_process__ctx *ctx)
 {
 	dhg_buf b = DHG_BUF_INIT(0);
-	json_t *schema = NULL;
-	char *js = NULL;
 	int err;
 
 	if (ctx->opts->values_overlay && json_is_object(ctx->opts->values_overlay) &&
@@ -509,32 +563,12 @@ static int put_values(files *f, engine_process__ctx *ctx)
 		goto done;
 	if ((err = files_add_buf(f, "values.yaml", &b)) < 0)
 		goto done;
-	if (!(schema = schema_of(ctx->values)) ||
-	    json_object_set_new(schema, "$schema", json_string("http://json-schema.org/draft-07/schema#")) < 0 ||
-	    json_object_set_new(schema, "title", json_string(ctx->chart)) < 0) {
-		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+	if ((err = dhg_buf_printf(&b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
+	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = dhg_buf_puts(&b, ",\n")) < 0 ||
+	    (err = put_schema_members(&b, ctx->values, 2, 0)) < 0 || (err = dhg_buf_puts(&b, "\n}\n")) < 0)
 		goto done;
-	}
-	if (!(js = json_dumps(schema, JSON_INDENT(2) | JSON_SORT_KEYS))) {
-		err = dhg_error_set(DHG_ENOMEM, "out of memory");
-		goto done;
-	}
-	{
-		size_t l = strlen(js);
-		char *d = realloc(js, l + 2);
-		if (!d) {
-			err = dhg_error_set(DHG_ENOMEM, "out of memory");
-			goto done;
-		}
-		js = d;
-		js[l] = '\n';
-		js[l + 1] = '\0';
-		err = files_add_take(f, "values.schema.json", js, l + 1);
-		js = NULL;
-	}
+	err = files_add_buf(f, "values.schema.json", &b);
 done:
-	free(js);
-	json_decref(schema);
 	dhg_buf_dispose(&b);
 	return err;
 }
@@ -703,6 +737,13 @@ int engine_chart_generate(engine_chart **out, const engine_objects *objs, const 
 		}
 		if ((err = files_add_buf(&f, it->path, &b)) < 0)
 			goto done;
+		/* keep only what NOTES.txt needs; free the tree now so memory is reused */
+		it->notes_kind = sget(it->tree, "kind", NULL) && !strcmp(sget(it->tree, "kind", NULL), "ExternalSecret")
+					 ? "ExternalSecret"
+					 : it->kind;
+		json_decref(it->tree);
+		it->tree = NULL;
+		it->emitted = 1;
 		c->resource_count++;
 	}
 	for (size_t i = 0; i < ctx.nextra; i++) {

@@ -189,9 +189,10 @@ int engine_emit_plain_ok(const char *s, size_t len)
 		if (s[i] == ' ' && s[i + 1] == '#')
 			return 0;
 	}
-	for (size_t i = 0; special_words[i]; i++)
-		if (eq(s, len, special_words[i]))
-			return 0;
+	if (len <= 6)
+		for (size_t i = 0; special_words[i]; i++)
+			if (eq(s, len, special_words[i]))
+				return 0;
 	if (looks_numeric(s, len))
 		return 0;
 	/* Go templates: a value that is exactly a template action opener would be confusing. */

@@ -23,6 +23,8 @@ typedef struct engine_process__item {
 	char *path;     /* chart file path: templates/<name>-<kind>.yaml or crds/<name>.yaml */
 	json_t *tree;   /* owned: the template tree (NULL for skipped items) */
 	int is_crd;
+	int emitted;            /* written to the chart (tree freed after that) */
+	const char *notes_kind; /* kind shown in NOTES.txt (static or borrowed from obj) */
 } engine_process__item;
 
 typedef struct engine_process__ctx {
