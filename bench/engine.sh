@@ -72,6 +72,7 @@ for n in sizes:
         sys.exit("bench: dhg did not report %d resources: %s" % (n, (p.stdout + p.stderr).strip()))
     nfiles, chart_bytes = tree_size(out)
     t_dry, rss_dry, _ = measure([dhg, "generate", "-f", inp, "--dry-run", "--chart-name", "bench"], runs)
+    t_an, rss_an, _ = measure([dhg, "analyze", "-f", inp, "--format", "json"], runs)
     fdir = os.path.join(work, "floor-%d" % n)
     fclean = lambda: shutil.rmtree(fdir, ignore_errors=True)
     t_floor, rss_floor, _ = measure([floor, fdir, str(chart_bytes), inp], runs, fclean)
@@ -80,25 +81,27 @@ for n in sizes:
     shutil.rmtree(inp)
     rows.append(dict(n=n, in_kb=in_bytes / 1024, files=nfiles, chart_kb=chart_bytes / 1024, dhg=t_dhg,
                      rss=rss_dhg / 1024, dry=t_dry, floor=t_floor, floorn=t_floorn, frss=rss_floor / 1024,
-                     runs=runs))
+                     runs=runs, an=t_an, anrss=rss_an / 1024))
     r = rows[-1]
     print("measured %6d resources: dhg %.3f s, %.1f MB (runs=%d)" % (n, r["dhg"], r["rss"], runs), file=sys.stderr)
 
 hdr = ("| resources | input KiB | chart files | chart KiB | dhg generate s (median) | peak RSS MB | dhg --dry-run s "
-       "| floor s (1 file) | floor s (same file count) | floor RSS MB | dhg / floor | dhg / floor (same files) |")
+       "| floor s (1 file) | floor s (same file count) | floor RSS MB | dhg / floor | dhg / floor (same files) "
+       "| dhg analyze s | analyze RSS MB |")
 lines = [hdr, "|" + "|".join(["---"] * (hdr.count("|") - 1)) + "|"]
 for r in rows:
-    lines.append("| %d | %.0f | %d | %.0f | %.4f | %.1f | %.4f | %.4f | %.4f | %.1f | %.1f× | %.1f× |" % (
+    lines.append("| %d | %.0f | %d | %.0f | %.4f | %.1f | %.4f | %.4f | %.4f | %.1f | %.1f× | %.1f× | %.4f | %.1f |" % (
         r["n"], r["in_kb"], r["files"], r["chart_kb"], r["dhg"], r["rss"], r["dry"], r["floor"], r["floorn"],
-        r["frss"], r["dhg"] / r["floor"], r["dhg"] / r["floorn"]))
+        r["frss"], r["dhg"] / r["floor"], r["dhg"] / r["floorn"], r["an"], r["anrss"]))
 by = {r["n"]: r for r in rows}
 scal = []
 for a, b in [(10, 100), (100, 1000), (500, 5000), (5000, 50000)]:
     if a in by and b in by:
-        scal.append("| %d → %d | %.1f× | %.1f× |" % (a, b, by[b]["dhg"] / by[a]["dhg"], by[b]["rss"] / by[a]["rss"]))
+        scal.append("| %d → %d | %.1f× | %.1f× | %.1f× |" % (a, b, by[b]["dhg"] / by[a]["dhg"], by[b]["rss"] / by[a]["rss"],
+                                                        by[b]["an"] / by[a]["an"]))
 out = "\n".join(lines)
 if scal:
-    out += "\n\n| 10× resources | time ratio (target ≤ 11×) | RSS ratio |\n|---|---|---|\n" + "\n".join(scal)
+    out += "\n\n| 10× resources | generate time ratio (target ≤ 11×) | generate RSS ratio | analyze time ratio |\n|---|---|---|---|\n" + "\n".join(scal)
 if 5000 in by:
     r = by[5000]
     out += ("\n\nTargets at 5,000 resources: time %.3f s (target ≤ 0.1 s: %s), peak RSS %.1f MB (target ≤ 64 MB: %s), "
