@@ -300,6 +300,17 @@ if command -v openssl >/dev/null; then
 		bad "emulator with TLS + token did not start"
 	fi
 fi
+# --controllers: rollout status / wait for Available work like on a cluster
+KV=controllers
+kb=${KUBECTLS[-1]}
+if emu_start --controllers; then
+	check "controllers: apply + rollout status" eval '"$kb" --kubeconfig "$EMU_KUBECONFIG" apply -f "$T/app1.yaml" >"$T/o" 2>"$T/e" && "$kb" --kubeconfig "$EMU_KUBECONFIG" rollout status deploy/web --timeout=10s >"$T/o" 2>"$T/e" && has "$T/o" "successfully rolled out"'
+	check "controllers: set image, rollout status, wait Available" eval '"$kb" --kubeconfig "$EMU_KUBECONFIG" set image deploy/web app=nginx:2 >"$T/o" 2>"$T/e" && "$kb" --kubeconfig "$EMU_KUBECONFIG" rollout status deploy/web --timeout=10s >"$T/o" 2>"$T/e" && "$kb" --kubeconfig "$EMU_KUBECONFIG" wait --for=condition=Available deploy/web --timeout=10s >"$T/o" 2>"$T/e"'
+	emu_stop
+else
+	bad "emulator with --controllers did not start"
+fi
+
 for kb in "${KUBECTLS[@]}"; do
 	run_suite "$kb"
 done

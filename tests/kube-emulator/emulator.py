@@ -650,7 +650,63 @@ class Api:
         self.s.objs[r.key][(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])] = obj
         self._index(r, obj, True)
         self.s.record(r, etype, obj, old)
+        if self.args.controllers and not obj["metadata"].get("deletionTimestamp"):
+            st = self._controller_status(r, obj)
+            if st is not None:
+                new = dict(obj)
+                new["status"] = st
+                new["metadata"] = dict(obj["metadata"])
+                return self._store(r, new, obj, "MODIFIED")
         return obj
+
+    def _controller_status(self, r, obj):
+        """--controllers: the status a real controller would converge to, or None when the
+        object is already there (workloads become ready at once, pods run, jobs complete)."""
+        gen = obj["metadata"].get("generation", 1)
+        status = obj.get("status") or {}
+        t = now_ts()
+        if r.key in (("apps", "deployments"), ("apps", "statefulsets"), ("apps", "replicasets")):
+            if status.get("observedGeneration") == gen:
+                return None
+            n = (obj.get("spec") or {}).get("replicas", 1)
+            st = {"observedGeneration": gen, "replicas": n, "readyReplicas": n, "availableReplicas": n,
+                  "updatedReplicas": n}
+            if r.key == ("apps", "deployments"):
+                st["conditions"] = [
+                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                     "message": "Deployment has minimum availability.", "lastUpdateTime": t, "lastTransitionTime": t},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                     "message": 'ReplicaSet "%s" has successfully progressed.' % obj["metadata"]["name"],
+                     "lastUpdateTime": t, "lastTransitionTime": t}]
+            elif r.key == ("apps", "statefulsets"):
+                rev = "%s-%d" % (obj["metadata"]["name"], gen)
+                st.update({"currentReplicas": n, "currentRevision": rev, "updateRevision": rev,
+                           "collisionCount": 0})
+            else:
+                st["fullyLabeledReplicas"] = n
+            return st
+        if r.key == ("apps", "daemonsets"):
+            if status.get("observedGeneration") == gen:
+                return None
+            return {"observedGeneration": gen, "desiredNumberScheduled": 1, "currentNumberScheduled": 1,
+                    "numberReady": 1, "numberAvailable": 1, "updatedNumberScheduled": 1, "numberMisscheduled": 0}
+        if r.key == ("", "pods"):
+            if status.get("phase") == "Running":
+                return None
+            cs = [{"name": c.get("name", ""), "image": c.get("image", ""), "ready": True, "started": True,
+                   "restartCount": 0, "state": {"running": {"startedAt": t}}}
+                  for c in (obj.get("spec") or {}).get("containers") or []]
+            return {"phase": "Running", "qosClass": "BestEffort", "startTime": t, "podIP": "10.244.0.%d" % (self.s.rv % 250 + 2),
+                    "conditions": [{"type": c, "status": "True", "lastTransitionTime": t}
+                                   for c in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
+                    "containerStatuses": cs}
+        if r.key == ("batch", "jobs"):
+            if status.get("succeeded") is not None:
+                return None
+            n = (obj.get("spec") or {}).get("completions", 1)
+            return {"succeeded": n, "startTime": t, "completionTime": t,
+                    "conditions": [{"type": "Complete", "status": "True", "lastProbeTime": t, "lastTransitionTime": t}]}
+        return None
 
     def _remove(self, r, obj, propagation="Background"):
         md = obj["metadata"]
@@ -2007,6 +2063,8 @@ def main(argv=None):
     ap.add_argument("--kubeconfig-out", help="write a kubeconfig for this server here")
     ap.add_argument("--load", help="preload objects from a JSON-lines file")
     ap.add_argument("--bookmark-interval", type=float, default=1.0, help="seconds between watch bookmarks")
+    ap.add_argument("--controllers", action="store_true",
+                    help="minimal controllers: workloads report all replicas ready, pods run, jobs complete")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = ap.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):

@@ -340,23 +340,29 @@ def apply_remove(live, old_cfg, new_cfg, ctx=None):
     return out
 
 
-def fields_v1(cfg, ctx=None):
+def fields_v1(cfg, ctx=None, top=True):
     """FieldsV1 description ("f:field" / "k:{...}") of the fields set in an applied config."""
     out = {}
     if not isinstance(cfg, dict):
         return out
     for k, v in cfg.items():
-        if k in ("apiVersion", "kind"):
+        if top and k in ("apiVersion", "kind"):
+            continue
+        if top and k == "metadata" and isinstance(v, dict):
+            md = fields_v1({x: y for x, y in v.items()
+                            if x in ("labels", "annotations", "finalizers", "ownerReferences")}, ctx, False)
+            if md:
+                out["f:metadata"] = md
             continue
         if isinstance(v, dict):
-            out["f:" + k] = fields_v1(v, ctx)
+            out["f:" + k] = fields_v1(v, ctx, False)
         elif isinstance(v, list):
             key = merge_key(k, ctx)
             item_ctx = "container" if k in CONTAINER_LISTS else ctx
             if key and all(isinstance(x, dict) for x in v):
                 sub = {}
                 for x in v:
-                    ent = fields_v1(x, item_ctx)
+                    ent = fields_v1(x, item_ctx, False)
                     ent["."] = {}
                     sub["k:" + json.dumps({key: x.get(key)}, separators=(",", ":"))] = ent
                 out["f:" + k] = sub
