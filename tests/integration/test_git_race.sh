@@ -86,3 +86,17 @@ git -C "$REPO" merge-base --is-ancestor "$(cat "$T/intruder.head")" main || fail
 git -C "$REPO" fsck --no-progress --no-dangling || fail "remote fsck"
 retries=$(cat "$T"/par-*.err | grep -c 'push rejected' || true)
 ok "6 parallel writers x 3 versions: all 18 commits kept, linear history ($retries retried pushes)"
+
+# Threads in one process: 6 threads, two repositories, one shared work dir (per-clone lock).
+gitsrv_repo_create second
+TH_BIN=$BUILD/gitout_threads
+[ -x "$TH_BIN" ] || fail "missing $TH_BIN"
+out=$(${DHG_WRAP:-} "$TH_BIN" --url-a "$URL" --url-b "$GIT_HTTP_URL/second.git" --work-dir "$T/work-threads" \
+	--threads 6 --writes 3 --username "$GIT_HTTP_USER" --password-file "$T/pw" 2>"$T/threads.err") \
+	|| { grep -v '"level":"info"' "$T/threads.err" | tail; fail "threaded writers failed"; }
+echo "$out"
+grep -q 'commits=18' <<<"$out" || fail "expected 18 commits from the threads: $out"
+for i in 0 2 4; do git -C "$REPO" show "main:charts/t$i/templates/cm-configmap.yaml" | grep -q "thread $i write 3" || fail "t$i (repo a)"; done
+for i in 1 3 5; do git -C "$GITSRV_ROOT/second.git" show "main:charts/t$i/templates/cm-configmap.yaml" | grep -q "thread $i write 3" || fail "t$i (repo b)"; done
+[ "$(ls "$T/work-threads" | grep -c '\.git$')" = 2 ] || fail "expected one clone per repository"
+ok "6 threads on 2 repositories sharing a work dir: 18 commits, all kept"
