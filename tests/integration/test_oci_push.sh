@@ -14,6 +14,16 @@ mkdir -p "$HOME"
 
 registry_start
 registry_chart "$T/chart" demo 0.1.0+build.1
+cat >>"$T/chart/Chart.yaml" <<'EOF'
+kubeVersion: ">=1.25.0-0"
+keywords: [demo, test]
+maintainers:
+  - name: Dee Aitch
+    email: dhg@example.invalid
+annotations:
+  example.com/z: last
+  example.com/a: "first & <only>"
+EOF
 echo "junk" >"$T/chart/notes.bak"          # ignored by .helmignore
 echo "hidden" >"$T/chart/templates/.swp"  # ignored by Helm's default rule
 
@@ -41,12 +51,13 @@ digest=$(sed -n 's/^Digest: //p' "$T/out1")
 [ "$(wc -l <"$T/out1")" -eq 2 ] || fail "output has extra lines"
 
 # what the registry holds
-curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+curl -fsS -D "$T/manifest.headers" -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
 	"http://$REG_HOST/v2/charts/demo/manifests/0.1.0_build.1" >"$T/manifest.json"
+mtype=$(tr -d '\r' <"$T/manifest.headers" | sed -n 's/^Content-Type: //Ip')
 [ "sha256:$(sha256sum <"$T/manifest.json" | cut -d' ' -f1)" = "$digest" ] || fail "manifest digest differs from printed"
-read -r mtype cfgtype layertype layerdigest created < <($PY -c '
+read -r cfgtype layertype layerdigest created < <($PY -c '
 import json,sys; m=json.load(open(sys.argv[1]))
-print(m["mediaType"], m["config"]["mediaType"], m["layers"][0]["mediaType"], m["layers"][0]["digest"],
+print(m["config"]["mediaType"], m["layers"][0]["mediaType"], m["layers"][0]["digest"],
       "org.opencontainers.image.created" in m.get("annotations",{}))' "$T/manifest.json")
 [ "$mtype" = application/vnd.oci.image.manifest.v1+json ] || fail "manifest mediaType $mtype"
 [ "$cfgtype" = application/vnd.cncf.helm.config.v1+json ] || fail "config mediaType $cfgtype"
@@ -58,7 +69,10 @@ $PY - "$T/config.json" <<'EOF' || fail "config blob: $(cat "$T/config.json")"
 import json, sys
 c = json.load(open(sys.argv[1]))
 assert c == {"name": "demo", "version": "0.1.0+build.1", "description": "A test chart for dhg push",
-             "apiVersion": "v2", "appVersion": "1.4.2", "type": "application"}, c
+             "keywords": ["demo", "test"], "maintainers": [{"name": "Dee Aitch", "email": "dhg@example.invalid"}],
+             "apiVersion": "v2", "appVersion": "1.4.2", "kubeVersion": ">=1.25.0-0",
+             "annotations": {"example.com/a": "first & <only>", "example.com/z": "last"},
+             "type": "application"}, c
 EOF
 ok "manifest and config blob in Helm's format"
 
@@ -76,6 +90,29 @@ for H in "$HELM3" "$HELM4"; do
 	grep -qx "name: demo" "$T/show" && grep -qx "version: 0.1.0+build.1" "$T/show" || fail "$v show chart: $(cat "$T/show")"
 	$H template r1 "$f" | grep -q "image: \"nginx\"" || fail "$v cannot render the pulled chart"
 	ok "$v pulls the same bytes and reads the chart"
+done
+
+# `helm push` of our package: Helm writes the same config blob (byte for byte) and the same
+# layer; its manifest differs only by the "created" annotation we leave out on purpose.
+for H in "$HELM3" "$HELM4"; do
+	v=$($H version --short)
+	hrepo=helm$(echo "$v" | cut -c2)
+	$H push "$T/pull/demo-0.1.0+build.1.tgz" "oci://$REG_HOST/$hrepo" --plain-http >"$T/hpush.log" 2>&1 ||
+		fail "$v push: $(cat "$T/hpush.log")"
+	curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://$REG_HOST/v2/$hrepo/demo/manifests/0.1.0_build.1" >"$T/helm-manifest.json"
+	$PY - "$T/manifest.json" "$T/helm-manifest.json" <<'EOF' || fail "$v: helm push's manifest differs from ours"
+import json, sys
+ours, theirs = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+theirs.get("annotations", {}).pop("org.opencontainers.image.created", None)
+assert ours["config"] == theirs["config"], (ours["config"], theirs["config"])
+assert ours["layers"] == theirs["layers"], (ours["layers"], theirs["layers"])
+assert ours == theirs, (ours, theirs)
+EOF
+	# byte for byte, once Helm's "created" is taken out of its JSON text
+	sed -E 's/"org\.opencontainers\.image\.created":"[^"]*",?//' "$T/helm-manifest.json" | cmp -s - "$T/manifest.json" ||
+		fail "$v: manifest bytes differ beyond 'created': $(cat "$T/helm-manifest.json")"
+	ok "$v push of our .tgz: same config blob, same layer, same manifest but for 'created'"
 done
 
 # the archive: files only, sorted (Chart.yaml first), ignored files absent, contents identical

@@ -60,31 +60,47 @@ START_TEST(test_output_oci__manifest_bytes)
 {
 	char *m = NULL;
 	size_t len = 0;
+	json_t *meta;
+	/* what `helm push` writes, minus "created": no top-level mediaType, sorted annotations, the
+	 * chart's own annotations (title/version cannot be overridden), Go's <>& escaping */
 	static const char want[] =
-		"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+		"{\"schemaVersion\":2,"
 		"\"config\":{\"mediaType\":\"application/vnd.cncf.helm.config.v1+json\",\"digest\":\"sha256:"
 		"aaaa\",\"size\":12},\"layers\":[{\"mediaType\":\"application/vnd.cncf.helm.chart.content.v1."
-		"tar+gzip\",\"digest\":\"sha256:bbbb\",\"size\":3456}],\"annotations\":{\"org.opencontainers."
-		"image.description\":\"A \\\"quoted\\\" chart\",\"org.opencontainers.image.title\":\"shop\","
+		"tar+gzip\",\"digest\":\"sha256:bbbb\",\"size\":3456}],\"annotations\":{"
+		"\"example.com/team\":\"a \\u0026 b\","
+		"\"org.opencontainers.image.authors\":\"Ann (ann@example.invalid), Bob\","
+		"\"org.opencontainers.image.description\":\"A \\\"quoted\\\" \\u003cchart\\u003e\","
+		"\"org.opencontainers.image.source\":\"https://src.example/one\","
+		"\"org.opencontainers.image.title\":\"shop\","
+		"\"org.opencontainers.image.url\":\"https://home.example\","
 		"\"org.opencontainers.image.version\":\"1.2.3+build.1\"}}";
-	static const char want_nodesc[] =
-		"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	static const char want_min[] =
+		"{\"schemaVersion\":2,"
 		"\"config\":{\"mediaType\":\"application/vnd.cncf.helm.config.v1+json\",\"digest\":\"sha256:"
 		"aaaa\",\"size\":12},\"layers\":[{\"mediaType\":\"application/vnd.cncf.helm.chart.content.v1."
-		"tar+gzip\",\"digest\":\"sha256:bbbb\",\"size\":3456}],\"annotations\":{\"org.opencontainers."
-		"image.title\":\"shop\",\"org.opencontainers.image.version\":\"0.1.0\"}}";
+		"tar+gzip\",\"digest\":\"sha256:bbbb\",\"size\":3456}],\"annotations\":{"
+		"\"org.opencontainers.image.title\":\"shop\",\"org.opencontainers.image.version\":\"0.1.0\"}}";
 
-	ck_assert_int_eq(ociout_manifest_build(&m, &len, "sha256:aaaa", 12, "sha256:bbbb", 3456, "shop",
-					       "1.2.3+build.1", "A \"quoted\" chart"),
-			 0);
+	meta = json_loads("{\"name\":\"shop\",\"home\":\"https://home.example\","
+			  "\"sources\":[\"https://src.example/one\",\"https://src.example/two\"],"
+			  "\"version\":\"1.2.3+build.1\",\"description\":\"A \\\"quoted\\\" <chart>\","
+			  "\"maintainers\":[{\"name\":\"Ann\",\"email\":\"ann@example.invalid\"},{\"name\":\"Bob\"}],"
+			  "\"annotations\":{\"org.opencontainers.image.title\":\"hijack\",\"example.com/team\":\"a & b\"}}",
+			  0, NULL);
+	ck_assert_ptr_nonnull(meta);
+	ck_assert_int_eq(ociout_manifest_build(&m, &len, "sha256:aaaa", 12, "sha256:bbbb", 3456, meta), 0);
 	ck_assert_str_eq(m, want);
 	ck_assert_uint_eq(len, strlen(want));
 	ck_assert(strstr(m, "created") == NULL);
 	free(m);
-	ck_assert_int_eq(ociout_manifest_build(&m, &len, "sha256:aaaa", 12, "sha256:bbbb", 3456, "shop", "0.1.0", ""),
-			 0);
-	ck_assert_str_eq(m, want_nodesc);
+	json_decref(meta);
+	meta = json_loads("{\"name\":\"shop\",\"version\":\"0.1.0\",\"description\":\"\"}", 0, NULL);
+	ck_assert_int_eq(ociout_manifest_build(&m, &len, "sha256:aaaa", 12, "sha256:bbbb", 3456, meta), 0);
+	ck_assert_str_eq(m, want_min);
 	free(m);
+	json_decref(meta);
+	ck_assert_int_eq(ociout_manifest_build(&m, &len, "sha256:aaaa", 12, "sha256:bbbb", 3456, NULL), DHG_EINVALID);
 }
 END_TEST
 

@@ -147,7 +147,7 @@ START_TEST(test_output_package__config_json)
 		"name: shop\n"
 		"version: 1.2.3+build.1\n"
 		"kubeVersion: \">=1.25.0\"\n"
-		"description: 'Shop: the \"best\"'\n"
+		"description: 'Shop: the \"best\" <&>\u2028'\n"
 		"type: application\n"
 		"keywords: [shop, web]\n"
 		"home: https://example.invalid\n"
@@ -168,10 +168,10 @@ START_TEST(test_output_package__config_json)
 		"appVersion: \"4.5\"\n";
 	static const char want[] =
 		"{\"name\":\"shop\",\"home\":\"https://example.invalid\",\"version\":\"1.2.3+build.1\","
-		"\"description\":\"Shop: the \\\"best\\\"\",\"keywords\":[\"shop\",\"web\"],"
+		"\"description\":\"Shop: the \\\"best\\\" \\u003c\\u0026\\u003e\\u2028\",\"keywords\":[\"shop\",\"web\"],"
 		"\"maintainers\":[{\"name\":\"Ann\",\"email\":\"ann@example.invalid\"}],\"apiVersion\":\"v2\","
 		"\"appVersion\":\"4.5\",\"annotations\":{\"a.example/first\":\"x\",\"z.example/last\":\"1\"},"
-		"\"kubeVersion\":\">=1.25.0\",\"dependencies\":[{\"name\":\"redis\",\"version\":\"1.x\","
+		"\"kubeVersion\":\"\\u003e=1.25.0\",\"dependencies\":[{\"name\":\"redis\",\"version\":\"1.x\","
 		"\"repository\":\"oci://r.example/charts\",\"condition\":\"redis.enabled\"}],\"type\":\"application\"}";
 	engine_file f[1];
 	char *out = NULL;

@@ -9,7 +9,9 @@
  *   layer        application/vnd.cncf.helm.chart.content.v1.tar+gzip (the reproducible .tgz)
  *   manifest     application/vnd.oci.image.manifest.v1+json, tagged <version> with '+' -> '_'
  *
- * No timestamp goes into anything, so the same chart content always gives the same manifest
+ * The config blob and the layer are byte-identical to what `helm push` uploads for the same
+ * .tgz, and the manifest equals Helm's except for its "created" annotation. No timestamp goes
+ * into anything, so the same chart content always gives the same manifest
  * digest. A tag that exists with another digest is never overwritten (DHG_ECONFLICT); the same
  * digest is a no-op. Blobs already present are skipped (HEAD); the tag is written only after
  * every blob is confirmed present. Each request is retried with jittered exponential backoff on
@@ -96,12 +98,15 @@ int ociout_ref_parse(ociout_ref *out, const char *repository);
  * DHG_EINVALID when the result is not a valid OCI tag. */
 int ociout_tag_from_version(char out[129], const char *version);
 
-/* The manifest bytes for a config and a layer blob (digest + size each), with annotations
- * org.opencontainers.image.{description,title,version} (description omitted when empty; no
- * "created"). Compact JSON, fixed field order. *out malloc'd (NUL-terminated), *len. */
+/* The manifest bytes `helm push` writes for a config and a layer blob (digest + size each):
+ * {"schemaVersion":2,"config":{…},"layers":[{…}],"annotations":{…}} with no top-level
+ * mediaType (sent as Content-Type, as Helm does) and Helm's annotations derived from `meta`
+ * (the config JSON of pkgchart_config_build(), parsed): org.opencontainers.image.description,
+ * title, version, url (home), source (sources[0]), authors (maintainers), plus the chart's own
+ * annotations except title/version — keys sorted, Go's JSON escaping, and no "created" (the only
+ * difference from Helm's, so the digest is reproducible). *out malloc'd (NUL-terminated), *len. */
 int ociout_manifest_build(char **out, size_t *len, const char *config_digest, size_t config_size,
-			  const char *layer_digest, size_t layer_size, const char *title, const char *version,
-			  const char *description);
+			  const char *layer_digest, size_t layer_size, const json_t *meta);
 
 /* ---- push ---------------------------------------------------------------------------------- */
 

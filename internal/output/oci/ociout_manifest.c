@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/package/pkgchart.h"
+#include "util/buf.h"
 #include "util/error.h"
 #include "util/str.h"
 
@@ -128,38 +130,112 @@ static json_t *descriptor(const char *media, const char *digest, size_t size)
 	return d;
 }
 
-int ociout_manifest_build(char **out, size_t *len, const char *config_digest, size_t config_size,
-			  const char *layer_digest, size_t layer_size, const char *title, const char *version,
-			  const char *description)
+/* Adds key=value when value is a non-empty string (Helm's addToMap). */
+static int ann_add(json_t *ann, const char *key, const char *value)
 {
-	json_t *m = json_object(), *layers = json_array(), *ann = json_object();
-	char *s = NULL;
+	if (!value || !value[0])
+		return 0;
+	return json_object_set_new(ann, key, json_string(value));
+}
+
+/* Helm's generateOCIAnnotations(): description, title, version, url (home), source (sources[0]),
+ * authors (maintainers "Name (email), ..."), created (left out: not reproducible), then the
+ * chart's own annotations except title and version. */
+static int helm_annotations(json_t *ann, const json_t *meta)
+{
+	const json_t *m, *v;
+	const char *k;
+	size_t i;
+	dhg_buf authors = DHG_BUF_INIT(1 << 16);
+	int error = 0;
+
+	if (ann_add(ann, "org.opencontainers.image.description",
+		    json_string_value(json_object_get(meta, "description"))) < 0 ||
+	    ann_add(ann, "org.opencontainers.image.title", json_string_value(json_object_get(meta, "name"))) < 0 ||
+	    ann_add(ann, "org.opencontainers.image.version", json_string_value(json_object_get(meta, "version"))) < 0 ||
+	    ann_add(ann, "org.opencontainers.image.url", json_string_value(json_object_get(meta, "home"))) < 0 ||
+	    ann_add(ann, "org.opencontainers.image.source",
+		    json_string_value(json_array_get(json_object_get(meta, "sources"), 0))) < 0)
+		goto oom;
+	json_array_foreach(json_object_get(meta, "maintainers"), i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *email = json_string_value(json_object_get(m, "email"));
+		if ((i > 0 && dhg_buf_puts(&authors, ", ") < 0) || (name && dhg_buf_puts(&authors, name) < 0) ||
+		    (email && email[0] && dhg_buf_printf(&authors, " (%s)", email) < 0))
+			goto oom;
+	}
+	if (authors.len && ann_add(ann, "org.opencontainers.image.authors", dhg_buf_cstr(&authors)) < 0)
+		goto oom;
+	json_object_foreach((json_t *)json_object_get(meta, "annotations"), k, v)
+	{
+		if (strcmp(k, "org.opencontainers.image.title") == 0 || strcmp(k, "org.opencontainers.image.version") == 0)
+			continue;
+		if (json_is_string(v) && json_object_set(ann, k, (json_t *)v) < 0)
+			goto oom;
+	}
+	goto done;
+oom:
+	error = dhg_error_set(DHG_EINVALID, "manifest: invalid or non-UTF-8 chart metadata");
+done:
+	dhg_buf_dispose(&authors);
+	return error;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A copy of `o` with keys in byte order (Go marshals maps sorted). New reference or NULL. */
+static json_t *sorted_object(const json_t *o)
+{
+	size_t n = json_object_size(o), i = 0;
+	const char **keys = calloc(n ? n : 1, sizeof(*keys));
+	json_t *r = json_object(), *v;
+	const char *k;
+	if (!keys || !r) {
+		free(keys);
+		json_decref(r);
+		return NULL;
+	}
+	json_object_foreach((json_t *)o, k, v) keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_keys);
+	for (i = 0; i < n; i++)
+		if (json_object_set(r, keys[i], json_object_get(o, keys[i])) < 0) {
+			json_decref(r);
+			r = NULL;
+			break;
+		}
+	free(keys);
+	return r;
+}
+
+int ociout_manifest_build(char **out, size_t *len, const char *config_digest, size_t config_size,
+			  const char *layer_digest, size_t layer_size, const json_t *meta)
+{
+	json_t *m = json_object(), *layers = json_array(), *ann = json_object(), *sorted = NULL;
 	int error = 0;
 
 	*out = NULL;
 	*len = 0;
-	if (!m || !layers || !ann || json_object_set_new(m, "schemaVersion", json_integer(2)) < 0 ||
-	    json_object_set_new(m, "mediaType", json_string(OCIOUT_MEDIA_MANIFEST)) < 0 ||
+	if (!json_is_object(meta)) {
+		error = dhg_error_set(DHG_EINVALID, "manifest: no chart metadata");
+		goto done;
+	}
+	if (!m || !layers || !ann || (error = helm_annotations(ann, meta)) < 0 || !(sorted = sorted_object(ann)) ||
+	    json_object_set_new(m, "schemaVersion", json_integer(2)) < 0 ||
 	    json_object_set_new(m, "config", descriptor(OCIOUT_MEDIA_CONFIG, config_digest, config_size)) < 0 ||
 	    json_array_append_new(layers, descriptor(OCIOUT_MEDIA_CHART, layer_digest, layer_size)) < 0 ||
-	    json_object_set(m, "layers", layers) < 0 ||
-	    (description && description[0] &&
-	     json_object_set_new(ann, "org.opencontainers.image.description", json_string(description)) < 0) ||
-	    json_object_set_new(ann, "org.opencontainers.image.title", json_string(title)) < 0 ||
-	    json_object_set_new(ann, "org.opencontainers.image.version", json_string(version)) < 0 ||
-	    json_object_set(m, "annotations", ann) < 0) {
-		error = dhg_error_set(DHG_EINVALID, "manifest: invalid or non-UTF-8 field (title, version, description)");
+	    json_object_set(m, "layers", layers) < 0 || json_object_set(m, "annotations", sorted) < 0) {
+		error = error < 0 ? error : dhg_error_set(DHG_EINVALID, "manifest: invalid digest or metadata");
 		goto done;
 	}
-	if (!(s = json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
-		error = dhg_error_set(DHG_ENOMEM, "out of memory");
-		goto done;
-	}
-	*len = strlen(s);
-	*out = s;
+	error = pkgchart_json_dump_go(out, len, m);
 done:
 	json_decref(m);
 	json_decref(layers);
 	json_decref(ann);
+	json_decref(sorted);
 	return error;
 }

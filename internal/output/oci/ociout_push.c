@@ -701,7 +701,7 @@ int ociout_push(ociout_result *out, const engine_chart *chart, const ociout_opti
 	char layer_digest[DHG_DIGEST_STR_SIZE], man_digest[DHG_DIGEST_STR_SIZE];
 	unsigned char *tgz = NULL;
 	size_t tgz_len = 0, cfg_len = 0, man_len = 0;
-	char *cfg = NULL, *man = NULL, *url = NULL, *description = NULL;
+	char *cfg = NULL, *man = NULL, *url = NULL;
 	json_t *cfgj = NULL;
 	struct curl_slist *ctype = NULL;
 	int error = 0, up = 0;
@@ -737,14 +737,11 @@ int ociout_push(ociout_result *out, const engine_chart *chart, const ociout_opti
 	if ((error = dhg_sha256_str(layer_digest, tgz, tgz_len)) < 0 ||
 	    (error = dhg_sha256_str(cfg_digest, cfg, cfg_len)) < 0)
 		goto done;
-	cfgj = json_loadb(cfg, cfg_len, 0, NULL);
-	if (json_string_value(json_object_get(cfgj, "description")) &&
-	    !(description = dhg_strdup(json_string_value(json_object_get(cfgj, "description"))))) {
-		error = DHG_ENOMEM;
+	if (!(cfgj = json_loadb(cfg, cfg_len, 0, NULL))) {
+		error = dhg_error_set(DHG_ERROR, "chart %s: cannot read back its config JSON", chart->name);
 		goto done;
 	}
-	if ((error = ociout_manifest_build(&man, &man_len, cfg_digest, cfg_len, layer_digest, tgz_len, chart->name,
-					   chart->version, description)) < 0 ||
+	if ((error = ociout_manifest_build(&man, &man_len, cfg_digest, cfg_len, layer_digest, tgz_len, cfgj)) < 0 ||
 	    (error = dhg_sha256_str(man_digest, man, man_len)) < 0)
 		goto done;
 	snprintf(out->digest, sizeof(out->digest), "%s", man_digest);
@@ -819,7 +816,6 @@ done:
 	dhg_buf_dispose(&r.body);
 	curl_slist_free_all(ctype);
 	json_decref(cfgj);
-	free(description);
 	free(url);
 	free(man);
 	free(cfg);

@@ -299,6 +299,44 @@ done:
 	return error;
 }
 
+/* Go's encoding/json escapes <, >, & and U+2028/U+2029 inside strings (they can only occur in
+ * strings in JSON text), so Helm's config blob has them as \u003c etc.: do the same, so the
+ * same Chart.yaml gives the same config bytes as `helm push`. */
+static int go_escape(char **out, size_t *len, const char *s)
+{
+	dhg_buf b = DHG_BUF_INIT(0);
+	int error = 0;
+	*out = NULL;
+	*len = 0;
+	for (const char *p = s; *p && error == 0; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '<' || c == '>' || c == '&')
+			error = dhg_buf_printf(&b, "\\u%04x", c);
+		else if (c == 0xe2 && (unsigned char)p[1] == 0x80 && ((unsigned char)p[2] == 0xa8 || (unsigned char)p[2] == 0xa9)) {
+			error = dhg_buf_printf(&b, "\\u%04x", (unsigned char)p[2] == 0xa8 ? 0x2028 : 0x2029);
+			p += 2;
+		} else
+			error = dhg_buf_putc(&b, (char)c);
+	}
+	if (error == 0 && !(*out = dhg_buf_detach(&b, len)))
+		error = dhg_error_set(DHG_ENOMEM, "out of memory");
+	dhg_buf_dispose(&b);
+	return error;
+}
+
+int pkgchart_json_dump_go(char **out, size_t *len, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int error;
+	*out = NULL;
+	*len = 0;
+	if (!s)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	error = go_escape(out, len, s);
+	free(s);
+	return error;
+}
+
 int pkgchart_config_build(char **out, size_t *len, const engine_chart *chart)
 {
 	static const char *const maint_fields[] = { "name", "email", "url", NULL };
@@ -306,7 +344,6 @@ int pkgchart_config_build(char **out, size_t *len, const engine_chart *chart)
 						  "tags",    "enabled", "import-values", "alias", NULL };
 	const engine_file *f;
 	json_t *meta = NULL, *cfg = NULL, *v;
-	char *s = NULL;
 	int error = 0;
 
 	*out = NULL;
@@ -386,12 +423,7 @@ int pkgchart_config_build(char **out, size_t *len, const engine_chart *chart)
 	    (error = copy_object_list(cfg, meta, "dependencies", dep_fields)) < 0 ||
 	    (error = copy_string(cfg, meta, "type")) < 0)
 		goto done;
-	if (!(s = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
-		error = dhg_error_set(DHG_ENOMEM, "out of memory");
-		goto done;
-	}
-	*len = strlen(s);
-	*out = s;
+	error = pkgchart_json_dump_go(out, len, cfg);
 done:
 	json_decref(meta);
 	json_decref(cfg);

@@ -44,10 +44,15 @@ int pkgchart_tgz_build(unsigned char **out, size_t *len, const engine_chart *cha
 /* The chart's metadata (its Chart.yaml) as Helm's OCI config JSON: the fields of Helm's
  * chart.Metadata in Helm's order (name, home, sources, version, description, keywords,
  * maintainers, icon, apiVersion, condition, tags, appVersion, deprecated, annotations,
- * kubeVersion, dependencies, type), empty ones omitted, compact. *out is malloc'd
+ * kubeVersion, dependencies, type), empty ones omitted, compact, with <, >, & and U+2028/9
+ * escaped as Go's encoding/json does (so the bytes equal helm's config blob). *out is malloc'd
  * (NUL-terminated; caller frees), *len its length. The Chart.yaml file is taken from
  * `chart`'s files; its name and version must equal chart->name / chart->version. */
 int pkgchart_config_build(char **out, size_t *len, const engine_chart *chart);
+
+/* json_dumps(v, compact, insertion order) with Go's encoding/json escaping of <, >, & and
+ * U+2028/9 (as Helm writes its JSON). *out malloc'd, NUL-terminated; *len its length. */
+int pkgchart_json_dump_go(char **out, size_t *len, const json_t *v);
 
 /* Parses Chart.yaml bytes into a JSON object (mappings -> objects, sequences -> arrays,
  * scalars -> strings, except unquoted true/false -> booleans). *out is a new reference.
