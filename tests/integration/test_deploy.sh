@@ -25,7 +25,9 @@ for K in "$KUBECTL31" "$KUBECTL33"; do
 	k apply -f "$ROOT/examples/shop/" >"$T/apply.log" 2>&1 || { cat "$T/apply.log"; fail "$v: examples/shop"; }
 	n=$(k -n shop get deploy,sts,svc,cm,secret,ing,hpa,pdb,cronjob,sa -o name | grep -vc 'kube-root-ca\|serviceaccount/default' || true)
 	[ "$n" -eq 15 ] || fail "$v: expected the 15 shop objects, found $n"
-	for ns in billing ingress-nginx monitoring cert-manager; do k create namespace "$ns" >/dev/null 2>&1 || true; done
+	for ns in billing ingress-nginx monitoring cert-manager; do
+		printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' "$ns" | k apply -f - >/dev/null || fail "$v: namespace $ns"
+	done
 	for f in "$ROOT"/examples/helmcharts/*.yaml; do
 		k apply -f "$f" >"$T/apply.log" 2>&1 || { cat "$T/apply.log"; fail "$v: kubectl apply -f ${f#$ROOT/}"; }
 	done
