@@ -8,8 +8,9 @@
 #       front: REG_TOKEN_HOST. PIDs go into PIDS (lib.sh stops them).
 #   registry_ca_make DIR NAME   a throw-away CA in DIR/NAME.{crt,key} (e.g. a wrong CA)
 #   fault_proxy_start UPSTREAM_HOST RULE...
-#       A plain-HTTP proxy in front of UPSTREAM_HOST that answers HTTP 500 to the first COUNT
-#       requests matching each rule "METHOD:SUBSTRING:COUNT" (e.g. "PUT:/blobs/uploads/:2").
+#       A plain-HTTP proxy in front of UPSTREAM_HOST that answers HTTP STATUS (default 500) to the
+#       first COUNT requests matching each rule "METHOD:SUBSTRING:COUNT[:STATUS]"
+#       (e.g. "PUT:/blobs/uploads/:2", "PUT:/blobs/uploads/:1:405").
 #       Sets PROXY_HOST and PROXY_LOG (one line per request: "METHOD PATH STATUS").
 
 REG_SEQ=${REG_SEQ:-0}
@@ -164,7 +165,7 @@ registry_start() {
 	docker-registry serve "$d/config.yml" >"$d/registry.log" 2>&1 &
 	REG_PID=$!
 	PIDS+=($REG_PID)
-	if ! wait_for bash -c "curl -sS -o /dev/null -w '%{http_code}' ${REG_CA:+--cacert $REG_CA} $REG_URL/v2/ | grep -qE '^(200|401)$'"; then
+	if ! wait_for bash -c "curl -sS -o /dev/null -w '%{http_code}' ${REG_CA:+--cacert $REG_CA} $REG_URL/v2/ | grep -E '^(200|401)$'"; then
 		echo "registry did not start:" >&2
 		cat "$d/registry.log" >&2
 		return 1
@@ -181,8 +182,8 @@ fault_proxy_start() { # UPSTREAM_HOST RULE...
 import http.client, http.server, sys, threading
 port, upstream, rules = int(sys.argv[1]), sys.argv[2], []
 for r in sys.argv[4:]:
-    m, sub, n = r.split(":", 2)
-    rules.append([m, sub, int(n)])
+    f = r.split(":")
+    rules.append([f[0], f[1], int(f[2]), int(f[3]) if len(f) > 3 else 500])
 log = open(sys.argv[3], "a", buffering=1)
 lock = threading.Lock()
 class H(http.server.BaseHTTPRequestHandler):
@@ -195,9 +196,9 @@ class H(http.server.BaseHTTPRequestHandler):
             for r in rules:
                 if r[0] == self.command and r[1] in self.path and r[2] > 0:
                     r[2] -= 1
-                    log.write("%s %s 500 injected\n" % (self.command, self.path.split("?")[0]))
-                    msg = b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}'
-                    self.send_response(500)
+                    log.write("%s %s %d injected\n" % (self.command, self.path.split("?")[0], r[3]))
+                    msg = b'{"errors":[{"code":"UNSUPPORTED","message":"injected failure"}]}'
+                    self.send_response(r[3])
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(msg)))
                     self.end_headers()

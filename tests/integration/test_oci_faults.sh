@@ -33,7 +33,7 @@ rm -rf "$T/pull" && mkdir -p "$T/pull"
 echo "$REG_PASS" | $HELM4 registry login "$REG_HOST" --plain-http --username "$REG_USER" --password-stdin >/dev/null 2>&1 ||
 	fail "helm login"
 $HELM4 pull "oci://$REG_HOST/charts/flaky" --version 0.3.0 --plain-http -d "$T/pull" >/dev/null 2>&1 || fail "helm pull"
-tar -tzf "$T/pull/flaky-0.3.0.tgz" | grep -qx flaky/templates/configmap.yaml || fail "pulled chart content"
+tar -tzf "$T/pull/flaky-0.3.0.tgz" | grep -x flaky/templates/configmap.yaml >/dev/null || fail "pulled chart content"
 ok "5xx on HEAD/POST/PUT blob/PUT manifest retried; push complete; helm pulls it"
 
 # 2. the manifest PUT fails every time: the push fails, blobs are there, the tag is not.
@@ -78,4 +78,17 @@ grep -q "blob already present" "$T/err5" || fail "uploaded blobs were not skippe
 grep -q "POST /v2/charts/flaky/blobs/uploads/" "$T/err5" && fail "0.4.0 re-uploaded blobs the registry had"
 [ "$(tag_status charts/flaky 0.4.0)" = 200 ] || fail "0.4.0 missing after recovery"
 ok "next run completes; existing blobs skipped"
+
+# 5. a registry that refuses the monolithic PUT (405): the blob goes up in chunks (POST, PATCH, PUT)
+sed -i 's/^version: .*/version: 0.6.0/' "$T/chart/Chart.yaml"
+fault_proxy_start "$REG_HOST" "PUT:/blobs/uploads/:1:405"
+echo "$REG_PASS" | $DHG push "$T/chart" "oci://$PROXY_HOST/charts" --plain-http --username "$REG_USER" \
+	--password-stdin >"$T/out6" 2>"$T/err6" || fail "push with monolithic refused: $(cat "$T/err6")"
+cat "$PROXY_LOG"
+grep -q "PUT /v2/charts/flaky/blobs/uploads/.* 405 injected" "$PROXY_LOG" || fail "405 not injected"
+grep -q "PATCH /v2/charts/flaky/blobs/uploads/.* 202" "$PROXY_LOG" || fail "no chunked fallback"
+[ "$(tag_status charts/flaky 0.6.0)" = 200 ] || fail "0.6.0 missing"
+rm -rf "$T/pull" && mkdir -p "$T/pull"
+$HELM4 pull "oci://$REG_HOST/charts/flaky" --version 0.6.0 --plain-http -d "$T/pull" >/dev/null 2>&1 || fail "helm pull 0.6.0"
+ok "monolithic upload refused: chunked fallback"
 ok "all"

@@ -28,7 +28,7 @@ echo "junk" >"$T/chart/notes.bak"          # ignored by .helmignore
 echo "hidden" >"$T/chart/templates/.swp"  # ignored by Helm's default rule
 
 # usage
-$DHG push --help | grep -q "Usage: dhg push" || fail "--help"
+$DHG push --help | grep "Usage: dhg push" >/dev/null || fail "--help"
 set +e
 $DHG push "$T/chart" >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "missing repository: exit $rc, want 2"
@@ -88,7 +88,7 @@ for H in "$HELM3" "$HELM4"; do
 	$H show chart "oci://$REG_HOST/charts/demo" --version 0.1.0+build.1 --plain-http >"$T/show" 2>"$T/show.err" ||
 		fail "$v show chart: $(cat "$T/show.err")"
 	grep -qx "name: demo" "$T/show" && grep -qx "version: 0.1.0+build.1" "$T/show" || fail "$v show chart: $(cat "$T/show")"
-	$H template r1 "$f" | grep -q "image: \"nginx\"" || fail "$v cannot render the pulled chart"
+	$H template r1 "$f" | grep "image: \"nginx\"" >/dev/null || fail "$v cannot render the pulled chart"
 	ok "$v pulls the same bytes and reads the chart"
 done
 
@@ -121,7 +121,7 @@ cat "$T/listing"
 awk '{print $6}' "$T/listing" >"$T/names"
 printf 'demo/Chart.yaml\ndemo/.helmignore\ndemo/templates/configmap.yaml\ndemo/values.yaml\n' | diff - "$T/names" ||
 	fail "archive entries"
-awk '{print $1, $2, $4, $5}' "$T/listing" | sort -u | grep -qvx -- '-rw-r--r-- 0/0 1970-01-01 00:00' &&
+awk '{print $1, $2, $4, $5}' "$T/listing" | sort -u | grep -vx -- '-rw-r--r-- 0/0 1970-01-01 00:00' >/dev/null &&
 	fail "archive modes/owners/mtimes not fixed"
 mkdir -p "$T/x" && tar -xzf "$T/pull/demo-0.1.0+build.1.tgz" -C "$T/x"
 for f in Chart.yaml .helmignore templates/configmap.yaml values.yaml; do
@@ -164,7 +164,7 @@ grep -qx "Pushed: $REG_HOST/charts/demo:0.2.0" "$T/out6" || fail "chunked push o
 # config blob was already there? no: the version changed it; the layer is new too
 rm -rf "$T/pull" && mkdir -p "$T/pull"
 $HELM4 pull "oci://$REG_HOST/charts/demo" --version 0.2.0 --plain-http -d "$T/pull" >/dev/null 2>&1 || fail "pull chunked"
-tar -xzOf "$T/pull/demo-0.2.0.tgz" demo/values.yaml | grep -q "extra: true" || fail "chunked content"
+tar -xzOf "$T/pull/demo-0.2.0.tgz" demo/values.yaml | grep "extra: true" >/dev/null || fail "chunked content"
 ok "chunked upload"
 
 # the debug log never contains the upload state token
@@ -196,7 +196,7 @@ if $DHG generate -f "$T/app.yaml" -o "$T/gen1" --chart-name shop >"$T/gen.log" 2
 	gv=$(sed -n 's/^version: //p' "$T/gen1/Chart.yaml" | tr -d "\"'")
 	$HELM4 pull "oci://$REG_HOST/generated/shop" --version "$gv" --plain-http -d "$T/pull" >/dev/null 2>&1 ||
 		fail "helm pull of the generated chart"
-	$HELM4 template r1 "$T/pull/shop-$gv.tgz" --namespace shop | grep -q "kind: Deployment" ||
+	$HELM4 template r1 "$T/pull/shop-$gv.tgz" --namespace shop | grep "kind: Deployment" >/dev/null ||
 		fail "generated chart does not render"
 	ok "dhg generate output pushed, pulled, rendered; regeneration gives the same digest"
 else

@@ -13,7 +13,7 @@ mkdir -p "$HOME"
 
 registry_start --token
 registry_chart "$T/chart" tok 2.0.0
-curl -sS -D - -o /dev/null "http://$REG_HOST/v2/" | tr -d '\r' | grep -i '^www-authenticate: Bearer realm=' ||
+curl -sS -D - -o /dev/null "http://$REG_HOST/v2/" | tr -d '\r' | grep -i '^www-authenticate: Bearer realm=' >/dev/null ||
 	fail "registry does not send a Bearer challenge"
 
 set +e
