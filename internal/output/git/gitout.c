@@ -213,8 +213,10 @@ static int write_attempts(gitout_result *out, gitout__session *s, const engine_c
 	const char *branch = opts->branch;
 	char branch_buf[256];
 
-	if (git_signature_now(&sig, opts->author_name ? opts->author_name : "dhg-operator",
-			      opts->author_email ? opts->author_email : "dhg-operator@example.invalid") < 0)
+	/* UTC time, no local time zone lookup (localtime/tzset are not needed and not free) */
+	if (git_signature_new(&sig, opts->author_name ? opts->author_name : "dhg-operator",
+			      opts->author_email ? opts->author_email : "dhg-operator@example.invalid",
+			      (git_time_t)time(NULL), 0) < 0)
 		return dhg_error_set(DHG_EINVALID, "git: invalid author name/email: %s",
 				     git_error_last() ? git_error_last()->message : "");
 	for (attempt = 1; attempt <= attempts; attempt++) {
