@@ -1,0 +1,62 @@
+#ifndef DHG_CONTROLLER_PRIVATE_H
+#define DHG_CONTROLLER_PRIVATE_H
+
+#include <pthread.h>
+
+#include "controller/helmchart.h"
+#include "controller/index.h"
+#include "controller/spec.h"
+#include "kube/informer.h"
+#include "output/local/local.h"
+#include "runtime/manager.h"
+#include "runtime/recorder.h"
+#include "runtime/strmap.h"
+
+#define HC_MAX_INFORMERS (HC_MAX_KINDS * CONTROLLER_MAX_WATCH_NAMESPACES)
+
+typedef struct controller__objinf {
+	controller_helmchart *c;
+	int kind;                 /* hc_kinds index */
+	char *ns;                 /* NULL: all namespaces */
+	kube_informer *inf;
+} controller__objinf;
+
+/* What this process last wrote for a HelmChart (fresher than the informer's status). */
+typedef struct controller__written {
+	char version[128];
+	char digest[DHG_DIGEST_STR_SIZE];
+} controller__written;
+
+struct controller_helmchart {
+	controller_options opts;
+	char *watch[CONTROLLER_MAX_WATCH_NAMESPACES];
+	char *work_dir, *output_root;
+	output_local local;
+	kube_client *client;
+	rt_manager *mgr;
+	rt_workqueue *q;
+	hc_index *ix;
+	rt_recorder *rec;
+	kube_informer *hc_inf;
+	controller__objinf objs[HC_MAX_INFORMERS];
+	size_t nobjs;
+	bool kind_served[HC_MAX_KINDS];
+	pthread_mutex_t written_mu;
+	rt__strmap written; /* key -> controller__written */
+	/* metrics (may be NULL) */
+	metrics_metric *m_total, *m_duration, *m_writes, *m_last_write, *m_events_mapped;
+};
+
+extern const kube_gvr controller__hc_gvr;
+
+/* The reconcile function given to rt_manager. */
+int controller__reconcile(rt_result *res, void *payload, const char *key);
+
+/* Writes the chart to one output kind ("local", "git", "oci"). secret_data may be NULL. */
+int controller__write_output(output_result *out, controller_helmchart *c, const char *kind,
+			     const output_request *req);
+
+/* The informer serving (kind, ns), or NULL when the kind is not served / ns not watched. */
+kube_informer *controller__informer_for(controller_helmchart *c, int kind, const char *ns);
+
+#endif

@@ -1,0 +1,401 @@
+#include "controller/controller_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/object.h"
+#include "runtime/workqueue.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/str.h"
+
+const kube_gvr controller__hc_gvr = { "dhg.deckhouse.io", "v1alpha1", "helmcharts" };
+
+#define RECONCILE_ANNOTATION "dhg.deckhouse.io/reconcile-requested-at"
+
+kube_informer *controller__informer_for(controller_helmchart *c, int kind, const char *ns)
+{
+	for (size_t i = 0; i < c->nobjs; i++) {
+		controller__objinf *o = &c->objs[i];
+		if (o->kind == kind && (!o->ns || (ns && strcmp(o->ns, ns) == 0)))
+			return o->inf;
+	}
+	return NULL;
+}
+
+static void hc_key(char *buf, size_t size, const json_t *obj)
+{
+	snprintf(buf, size, "%s/%s", kube_object_namespace(obj), kube_object_name(obj));
+}
+
+static hc_spec_policy policy_of(controller_helmchart *c)
+{
+	hc_spec_policy p = { c->opts.allow_cross_namespace, (const char *const *)c->watch, c->opts.nwatch,
+			     c->opts.default_debounce_ms, c->output_root != NULL };
+	return p;
+}
+
+/* Keeps the index in step with a HelmChart (invalid specs are not indexed). */
+static void index_helmchart(controller_helmchart *c, const json_t *hc)
+{
+	char key[512];
+	hc_spec s;
+	hc_spec_policy p = policy_of(c);
+	hc_key(key, sizeof(key), hc);
+	if (hc_spec_parse(&s, hc, &p) < 0) {
+		hc_index_remove(c->ix, key);
+		return;
+	}
+	if (hc_index_set_take(c->ix, key, &s) < 0)
+		DHG_LOG_ERROR("cannot index HelmChart", "key", key, "error", dhg_error_last()->message);
+	hc_spec_dispose(&s);
+}
+
+/* ---- HelmChart events ---- */
+
+static void hc_on_add(json_t *obj, void *payload)
+{
+	controller_helmchart *c = payload;
+	char key[512];
+	hc_key(key, sizeof(key), obj);
+	index_helmchart(c, obj);
+	rt_workqueue_add(c->q, key);
+}
+
+static const char *annotation(const json_t *obj, const char *k)
+{
+	return json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), k));
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void hc_on_update(json_t *old_obj, json_t *new_obj, void *payload)
+{
+	controller_helmchart *c = payload;
+	char key[512];
+	json_int_t g0 = json_integer_value(json_object_get(json_object_get(old_obj, "metadata"), "generation"));
+	json_int_t g1 = json_integer_value(json_object_get(json_object_get(new_obj, "metadata"), "generation"));
+	/* Our own status patches change neither; ignore them (no reconcile loop). */
+	if (g0 == g1 && str_eq(annotation(old_obj, RECONCILE_ANNOTATION), annotation(new_obj, RECONCILE_ANNOTATION)))
+		return;
+	hc_key(key, sizeof(key), new_obj);
+	index_helmchart(c, new_obj);
+	rt_workqueue_add(c->q, key);
+}
+
+static void hc_on_delete(json_t *obj, void *payload)
+{
+	controller_helmchart *c = payload;
+	char key[512];
+	hc_key(key, sizeof(key), obj);
+	hc_index_remove(c->ix, key);
+	rt_workqueue_cancel_delayed(c->q, key);
+	rt_workqueue_forget(c->q, key);
+	pthread_mutex_lock(&c->written_mu);
+	free(rt__strmap_del(&c->written, key));
+	pthread_mutex_unlock(&c->written_mu);
+	metrics_series_delete(c->m_last_write, key);
+	DHG_LOG_INFO("HelmChart deleted; its work stops, written charts are kept", "key", key);
+}
+
+/* ---- cluster object events ---- */
+
+static void enqueue_cb(const char *key, long long debounce_ms, void *payload)
+{
+	controller_helmchart *c = payload;
+	rt_workqueue_add_after(c->q, key, debounce_ms);
+	metrics_counter_add(c->m_events_mapped, NULL, 1);
+}
+
+static void obj_on_add(json_t *obj, void *payload)
+{
+	controller__objinf *o = payload;
+	hc_index_match(o->c->ix, obj, o->kind, enqueue_cb, o->c);
+}
+
+static void obj_on_update(json_t *old_obj, json_t *new_obj, void *payload)
+{
+	controller__objinf *o = payload;
+	if (!hc_object_changed(old_obj, new_obj))
+		return; /* status-only or no-op update */
+	hc_index_match(o->c->ix, old_obj, o->kind, enqueue_cb, o->c);
+	hc_index_match(o->c->ix, new_obj, o->kind, enqueue_cb, o->c);
+}
+
+static void obj_on_delete(json_t *obj, void *payload)
+{
+	controller__objinf *o = payload;
+	hc_index_match(o->c->ix, obj, o->kind, enqueue_cb, o->c);
+}
+
+/* ---- sources for the manager ---- */
+
+static int src_start(void *p)
+{
+	return kube_informer_start(p);
+}
+static bool src_synced(void *p)
+{
+	return kube_informer_has_synced(p);
+}
+static void src_stop(void *p)
+{
+	kube_informer_stop(p);
+}
+
+static int add_informer(controller_helmchart *c, kube_informer **out, const kube_gvr *gvr, const char *ns,
+			kube_informer_handlers h, const char *name)
+{
+	kube_informer_options o = KUBE_INFORMER_OPTIONS_INIT;
+	rt_source src = { name, src_start, src_synced, src_stop, NULL };
+	int error;
+	o.gvr = *gvr;
+	o.namespace_ = ns;
+	o.resync_ms = c->opts.resync_ms;
+	o.handlers = h;
+	if ((error = kube_informer_new(out, c->client, &o)) < 0)
+		return error;
+	src.payload = *out;
+	return rt_manager_add_source(c->mgr, &src);
+}
+
+/* Does the API server serve this resource? (a 1-item list) */
+static bool served(controller_helmchart *c, const hc_kind *k)
+{
+	kube_gvr g = { k->group, k->version, k->resource };
+	char *path = kube_client_path(&g, NULL, NULL, NULL), *full;
+	json_t *out = NULL;
+	int error;
+	if (!path)
+		return true;
+	full = dhg_asprintf("%s?limit=1", path);
+	free(path);
+	if (!full)
+		return true;
+	error = kube_client_request(&out, c->client, "GET", full, NULL, NULL);
+	free(full);
+	json_decref(out);
+	if (error == DHG_ENOTFOUND) {
+		dhg_error_clear();
+		return false;
+	}
+	return true; /* served (or unknown: let the informer retry) */
+}
+
+/* ---- metrics ---- */
+
+static int collect(dhg_buf *b, void *payload)
+{
+	controller_helmchart *c = payload;
+	rt_workqueue_stats st;
+	unsigned long watches = 0, relists = 0, gone = 0, objects = 0;
+	rt_workqueue_stats_get(&st, c->q);
+	for (size_t i = 0; i <= c->nobjs; i++) {
+		kube_informer *inf = i < c->nobjs ? c->objs[i].inf : c->hc_inf;
+		kube_informer_stats s;
+		if (!inf)
+			continue;
+		kube_informer_stats_get(&s, inf);
+		watches += s.watches;
+		relists += s.lists ? s.lists - 1 : 0;
+		gone += s.relists_gone;
+		objects += kube_informer_count(inf);
+	}
+	return dhg_buf_printf(b,
+			      "# HELP dhg_workqueue_depth Keys waiting for a worker.\n# TYPE dhg_workqueue_depth gauge\n"
+			      "dhg_workqueue_depth %zu\n"
+			      "# HELP dhg_workqueue_delayed Keys waiting for a debounce/requeue deadline.\n# TYPE dhg_workqueue_delayed gauge\n"
+			      "dhg_workqueue_delayed %zu\n"
+			      "# HELP dhg_workqueue_adds_total Keys added to the ready queue.\n# TYPE dhg_workqueue_adds_total counter\n"
+			      "dhg_workqueue_adds_total %llu\n"
+			      "# HELP dhg_workqueue_retries_total Rate-limited re-adds after failures.\n# TYPE dhg_workqueue_retries_total counter\n"
+			      "dhg_workqueue_retries_total %llu\n"
+			      "# HELP dhg_watch_restarts_total Watch requests started by the informers.\n# TYPE dhg_watch_restarts_total counter\n"
+			      "dhg_watch_restarts_total %lu\n"
+			      "# HELP dhg_relists_total Full relists after the initial list (410 Gone included).\n# TYPE dhg_relists_total counter\n"
+			      "dhg_relists_total %lu\n"
+			      "# HELP dhg_relists_gone_total Relists caused by 410 Gone.\n# TYPE dhg_relists_gone_total counter\n"
+			      "dhg_relists_gone_total %lu\n"
+			      "# HELP dhg_cached_objects Objects held in the informer caches.\n# TYPE dhg_cached_objects gauge\n"
+			      "dhg_cached_objects %lu\n",
+			      st.depth, st.delayed, (unsigned long long)st.adds, (unsigned long long)st.retries, watches,
+			      relists, gone, objects);
+}
+
+static void on_result(void *payload, const char *key, int error, long long us)
+{
+	controller_helmchart *c = payload;
+	(void)key;
+	metrics_counter_add(c->m_total, error == 0 ? "success" : error == DHG_ETERMINAL ? "terminal" : "error", 1);
+	metrics_histogram_observe(c->m_duration, NULL, (double)us / 1e6);
+}
+
+/* ---- lifecycle ---- */
+
+int controller_helmchart_new(controller_helmchart **out, const controller_options *opts)
+{
+	controller_helmchart *c = calloc(1, sizeof(*c));
+	rt_manager_options mo = RT_MANAGER_OPTIONS_INIT;
+	rt_event_sink sink;
+	int error = 0;
+
+	*out = NULL;
+	if (!c)
+		return dhg_error_set(DHG_ENOMEM, "out of memory creating the controller");
+	pthread_mutex_init(&c->written_mu, NULL);
+	c->opts = *opts;
+	c->client = opts->client;
+	if (opts->nwatch > CONTROLLER_MAX_WATCH_NAMESPACES) {
+		error = dhg_error_set(DHG_EINVALID, "--watch-namespace: at most %d namespaces", CONTROLLER_MAX_WATCH_NAMESPACES);
+		goto done;
+	}
+	for (size_t i = 0; i < opts->nwatch; i++)
+		if (!(c->watch[i] = dhg_strdup(opts->watch_namespaces[i]))) {
+			error = DHG_ENOMEM;
+			goto done;
+		}
+	c->opts.watch_namespaces = NULL;
+	c->work_dir = dhg_strdup(opts->work_dir ? opts->work_dir : "/tmp/dhg-operator");
+	if (!c->work_dir) {
+		error = DHG_ENOMEM;
+		goto done;
+	}
+	c->opts.work_dir = c->work_dir;
+	if (opts->output_root) {
+		if ((error = output_local_init(&c->local, opts->output_root)) < 0)
+			goto done;
+		c->output_root = c->local.root;
+	}
+	c->opts.output_root = c->output_root;
+	if ((error = hc_index_new(&c->ix)) < 0)
+		goto done;
+	sink = rt_event_sink_kube(c->client);
+	if ((error = rt_recorder_new(&c->rec, "dhg-operator", &sink)) < 0)
+		goto done;
+	mo.workers = opts->concurrency > 0 ? opts->concurrency : 4;
+	mo.reconcile = controller__reconcile;
+	mo.payload = c;
+	mo.leader = opts->leader;
+	mo.on_result = on_result;
+	if ((error = rt_manager_new(&c->mgr, &mo)) < 0)
+		goto done;
+	c->q = rt_manager_queue(c->mgr);
+
+	if (opts->metrics) {
+		static const double buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
+		c->m_total = metrics_counter_new(opts->metrics, "dhg_reconcile_total", "HelmChart reconciles by result (success, error, terminal).", "result");
+		c->m_duration = metrics_histogram_new(opts->metrics, "dhg_reconcile_duration_seconds", "Duration of HelmChart reconciles.", NULL, buckets, sizeof(buckets) / sizeof(buckets[0]));
+		c->m_writes = metrics_counter_new(opts->metrics, "dhg_chart_writes_total", "Charts written, by output (git, oci, local).", "output");
+		c->m_last_write = metrics_gauge_new(opts->metrics, "dhg_chart_last_write_timestamp_seconds", "Unix time of the last successful chart write, per HelmChart.", "helmchart");
+		c->m_events_mapped = metrics_counter_new(opts->metrics, "dhg_object_events_mapped_total", "Object events that enqueued a HelmChart.", NULL);
+		metrics_registry_add_collector(opts->metrics, collect, c);
+		metrics_registry_add_collector(opts->metrics, metrics_collect_process, NULL);
+	}
+
+	{
+		kube_informer_handlers h = { hc_on_add, hc_on_update, hc_on_delete, NULL, NULL, c };
+		/* HelmChart informer: all namespaces, or the first watched one when only one */
+		const char *ns = c->opts.nwatch == 1 ? c->watch[0] : NULL;
+		if ((error = add_informer(c, &c->hc_inf, &controller__hc_gvr, ns, h, "helmcharts")) < 0)
+			goto done;
+	}
+	for (int k = 0; hc_kinds[k].kind; k++) {
+		const hc_kind *kd = &hc_kinds[k];
+		kube_gvr g = { kd->group, kd->version, kd->resource };
+		size_t nns = c->opts.nwatch ? c->opts.nwatch : 1;
+		if (!served(c, kd)) {
+			DHG_LOG_WARN("kind not served by the API server; skipped", "kind", kd->kind);
+			continue;
+		}
+		c->kind_served[k] = true;
+		for (size_t n = 0; n < nns; n++) {
+			controller__objinf *o = &c->objs[c->nobjs];
+			kube_informer_handlers h = { obj_on_add, obj_on_update, obj_on_delete, NULL, NULL, o };
+			o->c = c;
+			o->kind = k;
+			o->ns = c->opts.nwatch ? c->watch[n] : NULL;
+			if ((error = add_informer(c, &o->inf, &g, o->ns, h, kd->resource)) < 0)
+				goto done;
+			c->nobjs++;
+		}
+	}
+	*out = c;
+	c = NULL;
+done:
+	controller_helmchart_free(c);
+	return error;
+}
+
+int controller_helmchart_run(controller_helmchart *c)
+{
+	return rt_manager_run(c->mgr);
+}
+
+void controller_helmchart_stop(controller_helmchart *c)
+{
+	rt_manager_stop(c->mgr);
+}
+
+bool controller_helmchart_ready(controller_helmchart *c)
+{
+	return c && rt_manager_synced(c->mgr);
+}
+
+int controller_helmchart_push(controller_helmchart *c, const json_t *urls)
+{
+	json_t *all = NULL, *hc;
+	size_t i, j;
+	int n = 0;
+	char canon[2048], want[2048], key[512];
+	if (kube_informer_list(&all, c->hc_inf, NULL, NULL) < 0)
+		return 0;
+	json_array_foreach(all, i, hc) {
+		const char *u = json_string_value(json_object_get(json_object_get(json_object_get(json_object_get(hc, "spec"), "source"), "git"), "url"));
+		json_t *x;
+		if (!u)
+			continue;
+		hc_git_url_canon(canon, sizeof(canon), u);
+		json_array_foreach(urls, j, x) {
+			hc_git_url_canon(want, sizeof(want), json_string_value(x));
+			if (*want && strcmp(want, canon) == 0) {
+				hc_key(key, sizeof(key), hc);
+				rt_workqueue_add(c->q, key);
+				DHG_LOG_INFO("webhook: reconcile requested", "key", key);
+				n++;
+				break;
+			}
+		}
+	}
+	json_decref(all);
+	return n;
+}
+
+static void free_written(const char *k, void *v, void *p)
+{
+	(void)k;
+	(void)p;
+	free(v);
+}
+
+void controller_helmchart_free(controller_helmchart *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nobjs; i++)
+		kube_informer_free(c->objs[i].inf);
+	kube_informer_free(c->hc_inf);
+	rt_manager_free(c->mgr);
+	rt_recorder_free(c->rec);
+	hc_index_free(c->ix);
+	rt__strmap_each(&c->written, free_written, NULL);
+	rt__strmap_dispose(&c->written);
+	pthread_mutex_destroy(&c->written_mu);
+	for (size_t i = 0; i < CONTROLLER_MAX_WATCH_NAMESPACES; i++)
+		free(c->watch[i]);
+	free(c->work_dir);
+	free(c);
+}
