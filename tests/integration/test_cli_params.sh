@@ -190,3 +190,36 @@ for H in "$HELM3" "$HELM4"; do
 	grep -qi "replicas" "$T/schema.err" || fail "$hn: schema error does not name replicas: $(cat "$T/schema.err")"
 	ok "$hn: --set changes exactly the expected fields; schema rejects replicas=abc; lint --strict"
 done
+
+# ---- tricky strings survive values.yaml, toJson/toYaml and literal templates -------------------
+$PY - "$T/tricky.json" <<'EOF'
+import json, sys
+S = ["nginx", "yes", "no", "y", "n", "on", "off", "True", "NULL", "~", "", "1:20", "0755", "1_000", "2024-01-01",
+     "2001-12-14t21:59:43.10-05:00", "1e3", ".5", "0x1F", "0o17", "+1", "-1", "1.25", "80", ".inf", "-.Inf", ".NaN",
+     " a", "a ", "a: b", "a #b", "#a", "-", "- a", "--", "---", "@x", "`x", "*x", "&a", "!t", "%x", "|", ">", "'a'",
+     "\"a\"", "a:", "=", "<<", "?", "[a]", "{a}", "a\tb", "\u0085", "a\u2028b", "\ufeffx", "back\\slash", "a\nb",
+     "a\nb\n", "a\n\n", "  lead\nx\n", "\n\n  x\n", "trail \nx", "a\tb\nc", "\n", "\n\n", "a\r\nb", "x\n \ny",
+     "{{ .Values.x }}", "a}}b", "{{{x}}}", "alert: {{ $labels.instance }}\n", "\u65e5\u672c", "null", "0", "-0",
+     "1e-3", "0b101", "Yes", "ON", "12:30:45", "a,b", "  ", "\t", "{{- end }}", "{{/* c */}}"]
+data = {"k%d" % i: s for i, s in enumerate(S)}
+env = [{"name": "E%d" % i, "value": s} for i, s in enumerate(S)]
+objs = [
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "t", "namespace": "x", "annotations": data}, "data": data},
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "x"},
+     "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}, "annotations": data},
+              "spec": {"containers": [{"name": "c", "image": "i:1", "env": env, "args": S}]}}}},
+    {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "x"}, "stringData": data},
+    {"apiVersion": "example.com/v1", "kind": "Thing", "metadata": {"name": "th", "namespace": "x"},
+     "spec": {"keys": {s: i for i, s in enumerate(S) if s}}},
+]
+json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, open(sys.argv[1], "w"))
+EOF
+$DHG generate -f "$T/tricky.json" -o "$T/tricky" --chart-name tricky --secrets include >/dev/null || fail "generate (tricky)"
+for H in "$HELM3" "$HELM4"; do
+	hn=$(basename "$H")
+	"$H" template rel "$T/tricky" --namespace x >"$T/tricky.yaml" || fail "$hn: template (tricky strings)"
+	$PY "$ROOT/tests/integration/fidelity.py" --input "$T/tricky.json" --rendered "$T/tricky.yaml" --namespace x \
+		--case tricky || fail "$hn: tricky strings changed"
+	"$H" lint --strict "$T/tricky" >"$T/lint.txt" 2>&1 || fail "$hn lint --strict (tricky): $(cat "$T/lint.txt")"
+	ok "$hn: tricky strings reproduced exactly"
+done

@@ -189,6 +189,17 @@ int engine_process__values_safe(const json_t *v)
 		return 0;
 	case JSON_NULL:
 		return 0; /* Helm drops null values while merging */
+	case JSON_STRING:
+		/* Go's JSON/YAML writers leave U+0085 (NEL) raw, and YAML 1.1 readers fold it to a
+		 * line break: such strings stay literal (the emitter escapes them). */
+	{
+		const char *p = json_string_value(v);
+		size_t n = json_string_length(v);
+		for (size_t i = 0; i + 1 < n; i++)
+			if ((unsigned char)p[i] == 0xC2 && (unsigned char)p[i + 1] == 0x85)
+				return 0;
+		return 1;
+	}
 	case JSON_OBJECT:
 		json_object_foreach((json_t *)v, k, x) if (!engine_process__values_safe(x)) return 0;
 		return 1;

@@ -91,7 +91,7 @@ int engine_process__configmap(engine_process__ctx *ctx, engine_process__item *it
 		json_t *v = json_object_get(data, keys[i]);
 		const char *s;
 		size_t len;
-		if (!json_is_string(v) || engine_number_is(v))
+		if (!json_is_string(v) || !engine_process__values_safe(v))
 			continue;
 		s = json_string_value(v);
 		len = json_string_length(v);
@@ -146,8 +146,8 @@ static int secret_section(engine_process__ctx *ctx, engine_process__item *it, co
 		if ((err = engine_process__vref(&ref, it, P(section, keys[i]))) < 0)
 			goto done;
 		if (ctx->opts->secrets == ENGINE_SECRETS_INCLUDE) {
-			if (!json_is_string(v) || engine_number_is(v))
-				continue; /* kept literal: include mode writes values anyway */
+			if (!json_is_string(v) || !engine_process__values_safe(v))
+				continue; /* kept literal: include mode writes the value anyway */
 			if ((err = engine_process__vset(ctx, it, json_incref(v),
 							is_data ? "Secret data (base64, as in the input)"
 								: "Secret stringData",
