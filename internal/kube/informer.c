@@ -19,6 +19,155 @@
 #define ERR_RC 2      /* watch callback: other ERROR event */
 #define WATCH_FAILS_BEFORE_RELIST 3
 
+/* ---- a small string-keyed hash map (open addressing, linear probing) -------------- */
+
+#define TOMB ((char *)1)
+
+typedef struct smap {
+	char **keys;   /* NULL empty, TOMB deleted */
+	void **vals;
+	size_t cap, n, used;
+	bool owns_keys;
+} smap;
+
+static size_t shash(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void smap_dispose(smap *m)
+{
+	if (m->owns_keys)
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->keys[i] && m->keys[i] != TOMB)
+				free(m->keys[i]);
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+static size_t smap_find(const smap *m, const char *key)
+{
+	if (!m->cap)
+		return (size_t)-1;
+	size_t i = shash(key) & (m->cap - 1);
+	for (;;) {
+		char *k = m->keys[i];
+		if (!k)
+			return (size_t)-1;
+		if (k != TOMB && strcmp(k, key) == 0)
+			return i;
+		i = (i + 1) & (m->cap - 1);
+	}
+}
+
+static void *smap_get(const smap *m, const char *key)
+{
+	size_t i = smap_find(m, key);
+	return i == (size_t)-1 ? NULL : m->vals[i];
+}
+
+static int smap_grow(smap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 64;
+	while (m->n * 2 >= ncap)
+		ncap *= 2;
+	char **nk = calloc(ncap, sizeof(char *));
+	void **nv = calloc(ncap, sizeof(void *));
+	if (!nk || !nv) {
+		free(nk);
+		free(nv);
+		return DHG_ENOMEM;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		char *k = m->keys[i];
+		if (!k || k == TOMB)
+			continue;
+		size_t j = shash(k) & (ncap - 1);
+		while (nk[j])
+			j = (j + 1) & (ncap - 1);
+		nk[j] = k;
+		nv[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = nk;
+	m->vals = nv;
+	m->cap = ncap;
+	m->used = m->n;
+	return 0;
+}
+
+/* Inserts or replaces. With owns_keys the key is copied. */
+static int smap_put(smap *m, const char *key, void *val)
+{
+	size_t i = smap_find(m, key);
+	if (i != (size_t)-1) {
+		m->vals[i] = val;
+		return 0;
+	}
+	if ((m->used + 1) * 10 >= m->cap * 7 && smap_grow(m) < 0)
+		return DHG_ENOMEM;
+	char *k = m->owns_keys ? strdup(key) : (char *)key;
+	if (!k)
+		return DHG_ENOMEM;
+	i = shash(key) & (m->cap - 1);
+	while (m->keys[i] && m->keys[i] != TOMB)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->keys[i])
+		m->used++;
+	m->keys[i] = k;
+	m->vals[i] = val;
+	m->n++;
+	return 0;
+}
+
+static void *smap_del(smap *m, const char *key)
+{
+	size_t i = smap_find(m, key);
+	if (i == (size_t)-1)
+		return NULL;
+	void *v = m->vals[i];
+	if (m->owns_keys)
+		free(m->keys[i]);
+	m->keys[i] = TOMB;
+	m->vals[i] = NULL;
+	m->n--;
+	return v;
+}
+
+/* ---- cache entries ----------------------------------------------------------------- */
+
+/* One cached object, kept as compact JSON text: a decoded jansson tree costs ~10x its text,
+ * so the cache decodes on read instead (10,000 typical objects: ~10 MB instead of ~90 MB). */
+typedef struct centry {
+	char *key;        /* "ns/name" or "name" */
+	char *ns;         /* "" for cluster-scoped */
+	char *rv;
+	char *json;
+	size_t len;
+	unsigned long gen; /* relist generation that last saw it */
+} centry;
+
+typedef struct ptrset {
+	centry **v;
+	size_t n, cap;
+} ptrset;
+
+static void centry_free(centry *e)
+{
+	if (!e)
+		return;
+	free(e->key);
+	free(e->ns);
+	free(e->rv);
+	free(e->json);
+	free(e);
+}
+
 struct kube_informer {
 	kube_client *client;
 	char *group, *version, *resource, *ns, *label_selector, *field_selector;
@@ -28,9 +177,11 @@ struct kube_informer {
 	bool started, resync_started;
 	atomic_int stop;
 
-	/* cache: key -> obj, ns -> {key -> obj}, "k=v" -> {key -> obj} */
+	/* cache: key -> centry, ns -> ptrset, "k=v" -> ptrset; written only by the informer
+	 * thread, under the write lock */
 	pthread_rwlock_t lock;
-	json_t *items, *by_ns, *by_label;
+	smap items, by_ns, by_label;
+	unsigned long gen;
 
 	/* handlers run one at a time (watch thread and resync thread) */
 	pthread_mutex_t handler_lock;
@@ -80,15 +231,13 @@ int kube_informer_new(kube_informer **out, kube_client *client, const kube_infor
 	inf->ns = dhg_strdup(opts->namespace_ ? opts->namespace_ : "");
 	inf->label_selector = dhg_strdup(opts->label_selector ? opts->label_selector : "");
 	inf->field_selector = dhg_strdup(opts->field_selector ? opts->field_selector : "");
-	inf->items = json_object();
-	inf->by_ns = json_object();
-	inf->by_label = json_object();
+	inf->by_ns.owns_keys = true;
+	inf->by_label.owns_keys = true;
 	pthread_rwlock_init(&inf->lock, NULL);
 	pthread_mutex_init(&inf->handler_lock, NULL);
 	pthread_mutex_init(&inf->state_lock, NULL);
 	pthread_cond_init(&inf->state_cond, NULL);
-	if (!inf->group || !inf->version || !inf->resource || !inf->ns || !inf->label_selector ||
-	    !inf->field_selector || !inf->items || !inf->by_ns || !inf->by_label) {
+	if (!inf->group || !inf->version || !inf->resource || !inf->ns || !inf->label_selector || !inf->field_selector) {
 		kube_informer_free(inf);
 		return dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
 	}
@@ -97,32 +246,52 @@ int kube_informer_new(kube_informer **out, kube_client *client, const kube_infor
 	inf->opts.gvr.resource = inf->resource;
 	if (inf->opts.watch_timeout_seconds <= 0)
 		inf->opts.watch_timeout_seconds = 300;
+	if (inf->opts.page_size <= 0)
+		inf->opts.page_size = 250; /* bounds the decoded page held during a list (memory) */
 	*out = inf;
 	return 0;
 }
 
 /* ---- cache ------------------------------------------------------------------------- */
 
-/* Adds obj to an index set (idx[name][key] = obj). Returns 0 or DHG_ENOMEM. */
-static int idx_add(json_t *idx, const char *name, const char *key, json_t *obj)
+static int set_add(smap *idx, const char *name, centry *e)
 {
-	json_t *set = json_object_get(idx, name);
-	if (!set) {
-		set = json_object();
-		if (!set || json_object_set_new(idx, name, set) < 0)
+	ptrset *s = smap_get(idx, name);
+	if (!s) {
+		if (!(s = calloc(1, sizeof(*s))))
 			return DHG_ENOMEM;
+		if (smap_put(idx, name, s) < 0) {
+			free(s);
+			return DHG_ENOMEM;
+		}
 	}
-	return json_object_set(set, key, obj) < 0 ? DHG_ENOMEM : 0;
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 4;
+		centry **nv = realloc(s->v, nc * sizeof(*nv));
+		if (!nv)
+			return DHG_ENOMEM;
+		s->v = nv;
+		s->cap = nc;
+	}
+	s->v[s->n++] = e;
+	return 0;
 }
 
-static void idx_del(json_t *idx, const char *name, const char *key)
+static void set_del(smap *idx, const char *name, centry *e)
 {
-	json_t *set = json_object_get(idx, name);
-	if (!set)
+	ptrset *s = smap_get(idx, name);
+	if (!s)
 		return;
-	json_object_del(set, key);
-	if (json_object_size(set) == 0)
-		json_object_del(idx, name);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == e) {
+			s->v[i] = s->v[--s->n];
+			break;
+		}
+	if (s->n == 0) {
+		smap_del(idx, name);
+		free(s->v);
+		free(s);
+	}
 }
 
 static void label_name(char *buf, size_t size, const char *k, const char *v)
@@ -130,60 +299,110 @@ static void label_name(char *buf, size_t size, const char *k, const char *v)
 	snprintf(buf, size, "%s=%s", k, v);
 }
 
-static void unindex(kube_informer *inf, const char *key, json_t *old)
+/* Adds (add=true) or removes e from the namespace and label indexes; labels come from obj,
+ * the decoded object e holds. */
+static int index_entry(kube_informer *inf, centry *e, const json_t *obj, bool add)
 {
-	idx_del(inf->by_ns, kube_object_namespace(old), key);
-	const char *k;
-	json_t *v;
-	json_object_foreach(kube_object_labels(old), k, v) {
-		char ln[700];
-		if (json_is_string(v)) {
-			label_name(ln, sizeof(ln), k, json_string_value(v));
-			idx_del(inf->by_label, ln, key);
-		}
-	}
-}
-
-static int index_obj(kube_informer *inf, const char *key, json_t *obj)
-{
-	int error = idx_add(inf->by_ns, kube_object_namespace(obj), key, obj);
+	int error = 0;
+	if (add)
+		error = set_add(&inf->by_ns, e->ns, e);
+	else
+		set_del(&inf->by_ns, e->ns, e);
 	const char *k;
 	json_t *v;
 	json_object_foreach(kube_object_labels(obj), k, v) {
 		char ln[700];
-		if (error == 0 && json_is_string(v)) {
-			label_name(ln, sizeof(ln), k, json_string_value(v));
-			error = idx_add(inf->by_label, ln, key, obj);
-		}
+		if (error || !json_is_string(v))
+			continue;
+		label_name(ln, sizeof(ln), k, json_string_value(v));
+		if (add)
+			error = set_add(&inf->by_label, ln, e);
+		else
+			set_del(&inf->by_label, ln, e);
 	}
 	return error;
 }
 
-/* Stores obj under key (write lock held). *old_out gets the previous object (a reference the
- * caller owns) or NULL. */
-static int cache_put(json_t **old_out, kube_informer *inf, const char *key, json_t *obj)
+static json_t *decode(const centry *e)
 {
-	json_t *old = json_object_get(inf->items, key);
-	if (old) {
-		json_incref(old);
-		unindex(inf, key, old);
-	}
-	*old_out = old;
-	if (json_object_set(inf->items, key, obj) < 0 || index_obj(inf, key, obj) < 0)
-		return dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory", inf->resource);
-	return 0;
+	return json_loadb(e->json, e->len, 0, NULL);
 }
 
-/* Removes key (write lock held). *old_out: previous object (owned) or NULL. */
-static void cache_del(json_t **old_out, kube_informer *inf, const char *key)
+/* Stores obj (already trimmed) under key, write lock held. On success, when an entry existed,
+ * *old_json gets its JSON text (owned by the caller, free()) and *old_len its length. */
+static int cache_put(char **old_json, size_t *old_len, kube_informer *inf, const char *key, json_t *obj)
 {
-	json_t *old = json_object_get(inf->items, key);
-	if (old) {
-		json_incref(old);
-		unindex(inf, key, old);
-		json_object_del(inf->items, key);
+	int error = 0;
+	char *text = json_dumps(obj, JSON_COMPACT);
+	char *rv = dhg_strdup(kube_object_resource_version(obj));
+	*old_json = NULL;
+	*old_len = 0;
+	if (!text || !rv) {
+		free(text);
+		free(rv);
+		return dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory", inf->resource);
 	}
-	*old_out = old;
+	centry *e = smap_get(&inf->items, key);
+	if (e) {
+		json_t *old = decode(e);
+		if (old)
+			index_entry(inf, e, old, false);
+		json_decref(old);
+		*old_json = e->json;
+		*old_len = e->len;
+		free(e->rv);
+	} else {
+		if (!(e = calloc(1, sizeof(*e))) || !(e->key = dhg_strdup(key)) ||
+		    !(e->ns = dhg_strdup(kube_object_namespace(obj))) || smap_put(&inf->items, e->key, e) < 0) {
+			centry_free(e);
+			free(text);
+			free(rv);
+			return dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory", inf->resource);
+		}
+	}
+	e->json = text;
+	e->len = strlen(text);
+	e->rv = rv;
+	e->gen = inf->gen;
+	if (index_entry(inf, e, obj, true) < 0)
+		error = dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory", inf->resource);
+	return error;
+}
+
+/* Removes key (write lock held). Returns the removed object's JSON text (owned) or NULL. */
+static char *cache_del(size_t *len, kube_informer *inf, const char *key)
+{
+	centry *e = smap_get(&inf->items, key);
+	if (!e)
+		return NULL;
+	json_t *old = decode(e);
+	if (old)
+		index_entry(inf, e, old, false);
+	json_decref(old);
+	smap_del(&inf->items, key);
+	char *json = e->json;
+	*len = e->len;
+	e->json = NULL;
+	centry_free(e);
+	return json;
+}
+
+static void cache_clear(kube_informer *inf)
+{
+	for (size_t i = 0; i < inf->items.cap; i++)
+		if (inf->items.keys[i] && inf->items.keys[i] != TOMB)
+			centry_free(inf->items.vals[i]);
+	smap *idx[2] = { &inf->by_ns, &inf->by_label };
+	for (int j = 0; j < 2; j++)
+		for (size_t i = 0; i < idx[j]->cap; i++)
+			if (idx[j]->keys[i] && idx[j]->keys[i] != TOMB) {
+				ptrset *s = idx[j]->vals[i];
+				free(s->v);
+				free(s);
+			}
+	smap_dispose(&inf->items);
+	smap_dispose(&inf->by_ns);
+	smap_dispose(&inf->by_label);
 }
 
 /* ---- handlers ---------------------------------------------------------------------- */
@@ -203,6 +422,22 @@ static void deliver(kube_informer *inf, int type, json_t *old, json_t *obj)
 	pthread_mutex_unlock(&inf->handler_lock);
 }
 
+/* Same, from JSON texts (decoded here, only when a handler wants them). */
+static void deliver_text(kube_informer *inf, int type, const char *old, size_t olen, const char *cur, size_t clen)
+{
+	const kube_informer_handlers *h = &inf->opts.handlers;
+	bool wanted = (type == KUBE_WATCH_ADDED && h->on_add) || (type == KUBE_WATCH_MODIFIED && h->on_update) ||
+	              (type == KUBE_WATCH_DELETED && h->on_delete);
+	if (!wanted)
+		return;
+	json_t *o = old ? json_loadb(old, olen, 0, NULL) : NULL;
+	json_t *c = cur ? json_loadb(cur, clen, 0, NULL) : NULL;
+	if (c && (o || !old))
+		deliver(inf, type, o, c);
+	json_decref(o);
+	json_decref(c);
+}
+
 static void set_rv(kube_informer *inf, const char *rv)
 {
 	if (!rv || !*rv)
@@ -214,27 +449,104 @@ static void set_rv(kube_informer *inf, const char *rv)
 
 /* ---- list + diff ------------------------------------------------------------------- */
 
+/* A change found by a relist, delivered once the list is complete. */
+typedef struct pending {
+	int type;
+	char *key;      /* ADDED / MODIFIED: the cache key (entry text read at delivery) */
+	char *old;      /* MODIFIED: previous text; DELETED: the removed object's text */
+	size_t old_len;
+} pending;
+
 typedef struct list_ctx {
 	kube_informer *inf;
-	json_t *fresh; /* key -> obj */
+	pending *ev;
+	size_t nev, cap;
 } list_ctx;
+
+static int push_pending(list_ctx *lc, int type, const char *key, char *old, size_t old_len)
+{
+	if (lc->nev == lc->cap) {
+		size_t nc = lc->cap ? lc->cap * 2 : 256;
+		pending *ne = realloc(lc->ev, nc * sizeof(*ne));
+		if (!ne) {
+			free(old);
+			return dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
+		}
+		lc->ev = ne;
+		lc->cap = nc;
+	}
+	char *k = key ? dhg_strdup(key) : NULL;
+	if (key && !k) {
+		free(old);
+		return DHG_ENOMEM;
+	}
+	lc->ev[lc->nev++] = (pending){ type, k, old, old_len };
+	return 0;
+}
 
 static int list_item(json_t *item, void *payload)
 {
 	list_ctx *lc = payload;
+	kube_informer *inf = lc->inf;
 	char key[KEY_MAX];
+	int error = 0;
 	if (kube_object_key(key, sizeof(key), item) < 0)
-		return DHG_ETOOBIG;
-	/* each page is freed after the callbacks: steal a private trimmed copy-by-reference */
-	if (lc->inf->opts.trim)
-		kube_object_trim(item);
-	return json_object_set(lc->fresh, key, item) < 0 ? dhg_error_set(DHG_ENOMEM, "kube informer: out of memory") : 0;
+		return 0; /* cannot be cached; skip */
+	if (inf->opts.trim)
+		kube_object_trim(item); /* the page is freed after this call: trimming it is fine */
+	pthread_rwlock_wrlock(&inf->lock);
+	centry *e = smap_get(&inf->items, key);
+	if (e && strcmp(e->rv, kube_object_resource_version(item)) == 0) {
+		e->gen = inf->gen; /* unchanged: no event */
+		pthread_rwlock_unlock(&inf->lock);
+		return 0;
+	}
+	char *old = NULL;
+	size_t old_len = 0;
+	error = cache_put(&old, &old_len, inf, key, item);
+	pthread_rwlock_unlock(&inf->lock);
+	if (error < 0) {
+		free(old);
+		return error;
+	}
+	return push_pending(lc, e ? KUBE_WATCH_MODIFIED : KUBE_WATCH_ADDED, key, old, old_len);
 }
 
-typedef struct pending {
-	int type;
-	json_t *old, *obj;
-} pending;
+static void deliver_pending(kube_informer *inf, list_ctx *lc)
+{
+	for (size_t i = 0; i < lc->nev; i++) {
+		pending *p = &lc->ev[i];
+		if (p->type == KUBE_WATCH_DELETED) {
+			deliver_text(inf, p->type, NULL, 0, p->old, p->old_len);
+			continue;
+		}
+		/* only this thread writes the cache, so the entry is still there; copy its text
+		 * under the read lock anyway (readers take it too) */
+		char *cur = NULL;
+		size_t clen = 0;
+		pthread_rwlock_rdlock(&inf->lock);
+		centry *e = smap_get(&inf->items, p->key);
+		if (e && (cur = malloc(e->len + 1))) {
+			memcpy(cur, e->json, e->len + 1);
+			clen = e->len;
+		}
+		pthread_rwlock_unlock(&inf->lock);
+		if (cur)
+			deliver_text(inf, p->type, p->old, p->old_len, cur, clen);
+		free(cur);
+	}
+}
+
+static void pending_dispose(list_ctx *lc)
+{
+	for (size_t i = 0; i < lc->nev; i++) {
+		free(lc->ev[i].key);
+		free(lc->ev[i].old);
+	}
+	free(lc->ev);
+	lc->ev = NULL;
+	lc->nev = lc->cap = 0;
+}
 
 static int relist(kube_informer *inf)
 {
@@ -243,66 +555,39 @@ static int relist(kube_informer *inf)
 	lo.label_selector = inf->label_selector;
 	lo.field_selector = inf->field_selector;
 	lo.limit = inf->opts.page_size;
-	list_ctx lc = { inf, json_object() };
-	pending *ev = NULL;
-	size_t nev = 0, cap = 0;
+	list_ctx lc = { inf, NULL, 0, 0 };
 	int error = 0;
-	if (!lc.fresh)
-		return dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
 	pthread_mutex_lock(&inf->state_lock);
 	inf->stats.lists++;
 	pthread_mutex_unlock(&inf->state_lock);
+	pthread_rwlock_wrlock(&inf->lock);
+	inf->gen++;
+	pthread_rwlock_unlock(&inf->lock);
+	/* pages are applied to the cache as they arrive (each change is a real, newer state);
+	 * events wait until the list is complete */
 	error = kube_client_list_each(rv, sizeof(rv), inf->client, &inf->opts.gvr, inf->ns, &lo, list_item, &lc);
 	if (error != 0)
 		goto done;
-
-	/* diff against the cache and swap, under the write lock */
+	/* what the list did not return is gone */
 	pthread_rwlock_wrlock(&inf->lock);
-	cap = json_object_size(lc.fresh) + json_object_size(inf->items) + 1;
-	ev = calloc(cap, sizeof(*ev));
-	if (!ev) {
-		pthread_rwlock_unlock(&inf->lock);
-		error = dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
-		goto done;
-	}
-	const char *key;
-	json_t *obj, *tmp;
-	json_object_foreach(lc.fresh, key, obj) {
-		json_t *old = json_object_get(inf->items, key);
-		if (old && strcmp(kube_object_resource_version(old), kube_object_resource_version(obj)) == 0)
-			continue; /* unchanged: no event */
-		json_t *prev = NULL;
-		if ((error = cache_put(&prev, inf, key, obj)) < 0) {
-			json_decref(prev);
-			break;
-		}
-		ev[nev].type = prev ? KUBE_WATCH_MODIFIED : KUBE_WATCH_ADDED;
-		ev[nev].old = prev;
-		ev[nev].obj = json_incref(obj);
-		nev++;
-	}
-	void *iter_tmp;
-	(void)tmp;
-	json_object_foreach_safe(inf->items, iter_tmp, key, obj) {
-		if (error)
-			break;
-		if (json_object_get(lc.fresh, key))
+	for (size_t i = 0; i < inf->items.cap && error == 0; i++) {
+		char *k = inf->items.keys[i];
+		if (!k || k == TOMB)
 			continue;
-		json_t *prev = NULL;
-		char keycopy[KEY_MAX];
-		snprintf(keycopy, sizeof(keycopy), "%s", key);
-		cache_del(&prev, inf, keycopy);
-		ev[nev].type = KUBE_WATCH_DELETED;
-		ev[nev].old = NULL;
-		ev[nev].obj = prev;
-		nev++;
+		centry *e = inf->items.vals[i];
+		if (e->gen == inf->gen)
+			continue;
+		char key[KEY_MAX];
+		size_t len = 0;
+		snprintf(key, sizeof(key), "%s", e->key);
+		char *old = cache_del(&len, inf, key); /* tombstones keep the iteration valid */
+		error = push_pending(&lc, KUBE_WATCH_DELETED, NULL, old, len);
 	}
 	pthread_rwlock_unlock(&inf->lock);
 	if (error < 0)
 		goto done;
 	set_rv(inf, rv);
-	for (size_t i = 0; i < nev; i++)
-		deliver(inf, ev[i].type, ev[i].old, ev[i].obj);
+	deliver_pending(inf, &lc);
 	pthread_mutex_lock(&inf->state_lock);
 	inf->synced = true;
 	pthread_cond_broadcast(&inf->state_cond);
@@ -315,12 +600,12 @@ static int relist(kube_informer *inf)
 	}
 	DHG_LOG_DEBUG("kube informer listed", "resource", inf->resource, "resourceVersion", rv);
 done:
-	for (size_t i = 0; i < nev; i++) {
-		json_decref(ev[i].old);
-		json_decref(ev[i].obj);
+	if (error != 0) {
+		/* the cache holds a mix of old and new states: deliver what changed so handlers stay
+		 * consistent with it; the next relist completes the picture */
+		deliver_pending(inf, &lc);
 	}
-	free(ev);
-	json_decref(lc.fresh);
+	pending_dispose(&lc);
 	return error;
 }
 
@@ -354,35 +639,35 @@ static int on_event(int type, json_t *obj, void *payload)
 	}
 	if (kube_object_key(key, sizeof(key), obj) < 0)
 		return 0; /* cannot be cached; skip */
-	json_t *old = NULL;
 	int error = 0;
-	json_incref(obj);
-	if (type == KUBE_WATCH_DELETED) {
-		pthread_rwlock_wrlock(&inf->lock);
-		cache_del(&old, inf, key);
-		pthread_rwlock_unlock(&inf->lock);
-		set_rv(inf, kube_object_resource_version(obj));
-		if (inf->opts.trim)
-			kube_object_trim(obj);
-		deliver(inf, KUBE_WATCH_DELETED, NULL, obj);
-		goto done;
-	}
+	char *old = NULL;
+	size_t old_len = 0;
+	/* the event is freed after this call, so trimming its object in place is fine */
 	if (inf->opts.trim)
 		kube_object_trim(obj);
+	if (type == KUBE_WATCH_DELETED) {
+		pthread_rwlock_wrlock(&inf->lock);
+		old = cache_del(&old_len, inf, key);
+		pthread_rwlock_unlock(&inf->lock);
+		set_rv(inf, kube_object_resource_version(obj));
+		free(old);
+		deliver(inf, KUBE_WATCH_DELETED, NULL, obj);
+		return 0;
+	}
 	pthread_rwlock_wrlock(&inf->lock);
-	json_t *cur = json_object_get(inf->items, key);
-	bool same = cur && strcmp(kube_object_resource_version(cur), kube_object_resource_version(obj)) == 0;
+	centry *cur = smap_get(&inf->items, key);
+	bool same = cur && strcmp(cur->rv, kube_object_resource_version(obj)) == 0;
 	if (!same)
-		error = cache_put(&old, inf, key, obj);
+		error = cache_put(&old, &old_len, inf, key, obj);
 	pthread_rwlock_unlock(&inf->lock);
 	set_rv(inf, kube_object_resource_version(obj));
-	if (error < 0)
-		goto done;
-	if (!same)
-		deliver(inf, old ? KUBE_WATCH_MODIFIED : KUBE_WATCH_ADDED, old, obj);
-done:
-	json_decref(old);
-	json_decref(obj);
+	if (error == 0 && !same) {
+		json_t *o = old ? json_loadb(old, old_len, 0, NULL) : NULL;
+		if (!old || o)
+			deliver(inf, o ? KUBE_WATCH_MODIFIED : KUBE_WATCH_ADDED, o, obj);
+		json_decref(o);
+	}
+	free(old);
 	return error < 0 ? error : 0;
 }
 
@@ -554,9 +839,7 @@ void kube_informer_free(kube_informer *inf)
 	if (!inf)
 		return;
 	kube_informer_stop(inf);
-	json_decref(inf->items);
-	json_decref(inf->by_ns);
-	json_decref(inf->by_label);
+	cache_clear(inf);
 	free(inf->group);
 	free(inf->version);
 	free(inf->resource);
@@ -579,36 +862,41 @@ int kube_informer_get(json_t **out, kube_informer *inf, const char *ns, const ch
 	if (n < 0 || (size_t)n >= sizeof(key))
 		return dhg_error_set(DHG_EINVALID, "kube informer %s: key too long", inf->resource);
 	pthread_rwlock_rdlock(&inf->lock);
-	json_t *obj = json_incref(json_object_get(inf->items, key));
+	centry *e = smap_get(&inf->items, key);
+	json_t *obj = e ? decode(e) : NULL;
 	pthread_rwlock_unlock(&inf->lock);
-	if (!obj)
+	if (!e)
 		return dhg_error_set(DHG_ENOTFOUND, "%s %s not found in the informer cache", inf->resource, key);
+	if (!obj)
+		return dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory decoding %s", inf->resource, key);
 	*out = obj;
 	return 0;
 }
 
-static int cmp_obj(const void *a, const void *b)
+static int cmp_entry(const void *a, const void *b)
 {
-	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int c = strcmp(kube_object_namespace(x), kube_object_namespace(y));
-	return c ? c : strcmp(kube_object_name(x), kube_object_name(y));
+	const centry *x = *(centry *const *)a, *y = *(centry *const *)b;
+	int c = strcmp(x->ns, y->ns);
+	return c ? c : strcmp(x->key, y->key);
 }
 
 int kube_informer_list(json_t **out, kube_informer *inf, const char *ns, const kube_selector *sel)
 {
 	int error = 0;
-	json_t **vec = NULL;
+	centry **vec = NULL;
 	size_t n = 0;
 	json_t *arr = json_array();
 	if (!arr)
 		return dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
 	pthread_rwlock_rdlock(&inf->lock);
 	/* narrowest candidate set: an equality label index, else the namespace index, else all */
-	json_t *cand = inf->items;
+	ptrset *cand = NULL;
+	bool all = true;
 	if (ns && *ns) {
-		cand = json_object_get(inf->by_ns, ns);
+		cand = smap_get(&inf->by_ns, ns);
+		all = false;
 	}
-	for (size_t i = 0; cand && i < kube_selector_count(sel); i++) {
+	for (size_t i = 0; (all || cand) && i < kube_selector_count(sel); i++) {
 		const char *key;
 		int op;
 		const char *const *vals;
@@ -618,36 +906,44 @@ int kube_informer_list(json_t **out, kube_informer *inf, const char *ns, const k
 		if ((op == KUBE_SELECTOR_EQ || op == KUBE_SELECTOR_IN) && nv == 1) {
 			char ln[700];
 			label_name(ln, sizeof(ln), key, vals[0]);
-			json_t *set = json_object_get(inf->by_label, ln);
-			if (!set || json_object_size(set) < json_object_size(cand))
+			ptrset *set = smap_get(&inf->by_label, ln);
+			if (!set || all || set->n < cand->n) {
 				cand = set;
+				all = false;
+			}
 		}
 	}
-	size_t total = cand ? json_object_size(cand) : 0;
+	size_t total = all ? inf->items.n : cand ? cand->n : 0;
 	if (total && !(vec = malloc(total * sizeof(*vec)))) {
-		pthread_rwlock_unlock(&inf->lock);
-		json_decref(arr);
-		return dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
+		error = dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
+		goto unlock;
 	}
-	const char *k;
-	json_t *obj;
-	if (cand) {
-		json_object_foreach(cand, k, obj) {
-			if (ns && *ns && strcmp(kube_object_namespace(obj), ns) != 0)
-				continue;
-			if (sel && !kube_selector_matches_object(sel, obj))
-				continue;
-			vec[n++] = json_incref(obj);
-		}
+	if (all) {
+		for (size_t i = 0; i < inf->items.cap; i++)
+			if (inf->items.keys[i] && inf->items.keys[i] != TOMB)
+				vec[n++] = inf->items.vals[i];
+	} else if (cand) {
+		for (size_t i = 0; i < cand->n; i++)
+			if (!(ns && *ns) || strcmp(cand->v[i]->ns, ns) == 0)
+				vec[n++] = cand->v[i];
 	}
-	pthread_rwlock_unlock(&inf->lock);
 	if (n > 1)
-		qsort(vec, n, sizeof(*vec), cmp_obj);
-	for (size_t i = 0; i < n; i++) {
-		if (!error && json_array_append(arr, vec[i]) < 0)
+		qsort(vec, n, sizeof(*vec), cmp_entry);
+	for (size_t i = 0; i < n && !error; i++) {
+		json_t *obj = decode(vec[i]);
+		if (!obj) {
+			error = dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory decoding %s", inf->resource, vec[i]->key);
+			break;
+		}
+		if (sel && !kube_selector_matches_object(sel, obj)) {
+			json_decref(obj);
+			continue;
+		}
+		if (json_array_append_new(arr, obj) < 0)
 			error = dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
-		json_decref(vec[i]);
 	}
+unlock:
+	pthread_rwlock_unlock(&inf->lock);
 	free(vec);
 	if (error) {
 		json_decref(arr);
@@ -660,7 +956,7 @@ int kube_informer_list(json_t **out, kube_informer *inf, const char *ns, const k
 size_t kube_informer_count(kube_informer *inf)
 {
 	pthread_rwlock_rdlock(&inf->lock);
-	size_t n = json_object_size(inf->items);
+	size_t n = inf->items.n;
 	pthread_rwlock_unlock(&inf->lock);
 	return n;
 }
