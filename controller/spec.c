@@ -337,27 +337,29 @@ static int semv_parse(semv *v, const char *s)
 	return 0;
 }
 
-const char *hc_version_current(const char *base, const char *current)
+static bool derived(const char *base, const char *current)
 {
 	semv b, c;
 	if (!current || !*current || semv_parse(&b, base) < 0 || semv_parse(&c, current) < 0)
-		return base;
-	if (b.maj != c.maj || b.min != c.min || c.pat < b.pat || strcmp(b.rest, c.rest) != 0)
-		return base;
-	return current;
+		return false;
+	return b.maj == c.maj && b.min == c.min && c.pat >= b.pat && strcmp(b.rest, c.rest) == 0;
+}
+
+const char *hc_version_current(const char *base, const char *current)
+{
+	return derived(base, current) ? current : base;
 }
 
 int hc_version_next(char *out, size_t size, const char *base, const char *current)
 {
 	semv b, c;
-	const char *cur = hc_version_current(base, current);
 	if (semv_parse(&b, base) < 0)
 		return dhg_error_set(DHG_EINVALID, "spec.chart.version: \"%s\" is not a semantic version", base);
-	if (cur == base) {
+	if (!derived(base, current)) {
 		snprintf(out, size, "%s", base);
 		return 0;
 	}
-	semv_parse(&c, cur);
+	semv_parse(&c, current);
 	snprintf(out, size, "%ld.%ld.%ld%s", c.maj, c.min, c.pat + 1, c.rest);
 	return 0;
 }
