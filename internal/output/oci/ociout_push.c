@@ -437,6 +437,8 @@ static int request(client *c, resp *r, const char *method, const char *url, stru
 			continue;
 		}
 		url_for_msg(what, sizeof(what), method, url);
+		if (cc == CURLE_OK && r->header_overflow)
+			return dhg_error_set(DHG_ERROR, "registry %s: %s: a response header is too long", c->host, what);
 		if (cc == CURLE_OK && r->status == 401 && with_auth) {
 			if (c->creds.username)
 				return dhg_error_set_http(DHG_EUNAUTHORIZED, 401, NULL,
