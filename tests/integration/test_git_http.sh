@@ -93,9 +93,45 @@ if $W --url "$URL" --dir "$T/c3" --work-dir "$T/work" 2>"$T/err"; then fail "ano
 grep -q "authentication failed" "$T/err" || fail "no clear error without credentials: $(cat "$T/err")"
 ok "anonymous refused clearly"
 
-# 8. corrupted local clone is detected and re-made
+# 8. a clone locked by another writer: wait, then a clear timeout
+lockf=$T/work/$(printf %s "$URL" | sha256sum | cut -c1-16).lock   # <work>/<sha256(url)[:16]>.lock
+[ -f "$lockf" ] || fail "lock file $lockf missing"
+flock -x "$lockf" -c 'sleep 3' &
+holder=$!; PIDS+=($holder)
+sleep 0.3
+if $W --url "$URL" --dir "$T/c3" "${AUTH[@]}" --lock-timeout-ms 400 2>"$T/err"; then fail "locked clone written"; fi
+grep -q "locked by another writer" "$T/err" || fail "no clear lock timeout: $(cat "$T/err")"
+kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true
+ok "clone locked by another writer: clear timeout"
+
+# 9. server down: a transient 'Unavailable' error
+dead=$(free_port)
+if $W --url "http://127.0.0.1:$dead/deploy.git" --dir "$T/c3" "${AUTH[@]}" 2>"$T/err"; then fail "dead server written"; fi
+grep -q "(Unavailable)" "$T/err" || fail "unreachable server not reported as Unavailable: $(cat "$T/err")"
+ok "unreachable server: Unavailable"
+
+# 10. corrupted local clone is detected and re-made
 for d in "$T"/work/*.git; do rm -rf "$d/objects" "$d/HEAD"; done
 out=$($W --url "$URL" --dir "$T/c3" --name shop --version 0.1.2 "${AUTH[@]}") || fail "write after corruption failed"
 grep -q 'changed=1' <<<"$out" || fail "write after corruption made no commit"
 git -C "$REPO" cat-file -e main:charts/shop/templates/extra.yaml || fail "chart not written after corruption"
 ok "corrupted local clone re-created"
+
+# 11. lost objects in an otherwise valid clone: the write fails locally, is retried on a fresh clone
+mkchart "$T/c4" 0.1.3 again.yaml
+d=${lockf%.lock}.git
+rm -f "$d"/objects/pack/* && find "$d/objects" -type f -delete
+out=$($W --url "$URL" --dir "$T/c4" --name shop --version 0.1.3 "${AUTH[@]}" 2>"$T/err") || { cat "$T/err"; fail "write after object loss failed"; }
+git -C "$REPO" cat-file -e main:charts/shop/templates/again.yaml || fail "chart not written after object loss"
+git -C "$REPO" fsck --no-progress --no-dangling || fail "remote fsck after object loss"
+ok "clone with lost objects: recovered ($(grep -c 'fresh clone' "$T/err" || true) fresh-clone retry)"
+
+# secrets never reach logs, errors or the clone's config (a changing write, a failing one)
+mkchart "$T/c5" 0.1.4
+$W --url "$URL" --dir "$T/c5" --name shop --version 0.1.4 "${AUTH[@]}" >"$T/ok.out" 2>"$T/ok.err" || fail "write c5"
+grep -q '"msg":"git: chart written"' "$T/ok.err" || fail "expected a log line from the write"
+$W --url "http://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@127.0.0.1:$dead/x.git" --dir "$T/c5" --work-dir "$T/work" 2>"$T/bad.err" && fail "dead url"
+grep -q "Unavailable" "$T/bad.err" || fail "unexpected error: $(cat "$T/bad.err")"
+if grep -q -- "$GIT_HTTP_PASSWORD" "$T/ok.out" "$T/ok.err" "$T/bad.err" "$T"/work/*.git/config; then
+	fail "password found in output, logs or clone config"; fi
+ok "no secret in logs, errors or local config"

@@ -2,6 +2,7 @@
  *   gitout_write --url URL --dir CHART_DIR [--name N] [--version V] [--branch B] [--path P]
  *                [--work-dir D] [--username U] [--password-file F] [--identity-file F]
  *                [--known-hosts-file F] [--ca-file F] [--source DESC] [--repeat N] [--max-attempts N]
+ *                [--lock-timeout-ms MS]
  * Prints "commit=<hex> changed=<0|1> branch=<b> path=<p> attempts=<n>" per write.
  * GITOUT_TEST_BEFORE_PUSH: a shell command run before the first push attempt (race tests).
  * Exit: 0 ok, 2 usage, 3 write failed (message on stderr). */
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(k, "--identity-file")) cr.identity = read_opt_file(v);
 		else if (!strcmp(k, "--known-hosts-file")) cr.known_hosts = read_opt_file(v);
 		else if (!strcmp(k, "--ca-file")) cr.ca_pem = read_opt_file(v);
+		else if (!strcmp(k, "--lock-timeout-ms")) { long m; if (dhg_parse_long(&m, v, 1, 3600000) < 0) i = argc; else o.lock_timeout_ms = m; }
 		else if (!strcmp(k, "--max-attempts")) { long m; if (dhg_parse_long(&m, v, 1, 100) < 0) i = argc; else o.max_attempts = (int)m; }
 		else if (!strcmp(k, "--repeat")) { if (dhg_parse_long(&repeat, v, 1, 100000) < 0) i = argc; }
 		else { fprintf(stderr, "unknown option %s\n", k); return 2; }

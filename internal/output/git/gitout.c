@@ -357,7 +357,7 @@ int gitout_write(gitout_result *out, const engine_chart *chart, const gitout_opt
 	if ((error = gitout_message_format(&message, chart->name, chart->version, opts->source_desc,
 					   chart->resource_count, chart->digest)) < 0)
 		goto done;
-	if ((error = gitout__session_open(&s, opts->url, opts->creds, opts->work_dir)) < 0)
+	if ((error = gitout__session_open(&s, opts->url, opts->creds, opts->work_dir, opts->lock_timeout_ms)) < 0)
 		goto done;
 	opened = 1;
 	for (fresh = 0;; fresh++) {

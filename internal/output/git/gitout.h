@@ -62,12 +62,13 @@ typedef struct gitout_options {
 	const char *source_desc;  /* commit body "Source: ..." (e.g. "namespaces shop; selector app=x") */
 	const char *work_dir;     /* NULL = "/tmp/dhg-git" */
 	int max_attempts;         /* pushes tried on non-fast-forward; 0 = 8 */
+	long lock_timeout_ms;     /* wait for the clone's lock at most this long (DHG_ETIMEOUT); 0 = 300 s */
 	/* Test hook: called after the commit is built, right before each push attempt. */
 	void (*before_push)(int attempt, void *payload);
 	void *payload;
 } gitout_options;
 
-#define GITOUT_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
+#define GITOUT_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL }
 
 typedef struct gitout_result {
 	char commit[41];  /* hex of the branch head after the write (ours, or the existing one) */
@@ -83,11 +84,16 @@ typedef struct gitout_result {
  * non-fast-forward rejection fetch again and redo the commit on the new head, up to
  * max_attempts with jittered backoff. A missing branch is created from the default branch,
  * or as an orphan commit on an empty repository.
- * Returns 0 with *out filled; DHG_EUNAUTHORIZED (authentication failed), DHG_EFORBIDDEN (host key
- * or certificate refused), DHG_EINVALID (bad options / path / chart), DHG_EUNAVAILABLE (network),
- * DHG_ECONFLICT (still rejected after max_attempts), DHG_EFORBIDDEN also when the server declines
- * the push (protected branch, hook), or DHG_ERROR; dhg_error_last() has the
- * detail (redacted). The chart is only read. Thread-safe (see above). */
+ * Returns 0 with *out filled, or:
+ *   DHG_EUNAUTHORIZED  authentication failed (one attempt, never a loop)
+ *   DHG_EFORBIDDEN     host key / TLS certificate refused, or the server declined the push
+ *                      (protected branch, hook)
+ *   DHG_EINVALID       bad options, path, branch name or chart file path
+ *   DHG_EUNAVAILABLE   network failure (retry later)
+ *   DHG_ETIMEOUT       the clone stayed locked by another writer for lock_timeout_ms
+ *   DHG_ECONFLICT      still rejected as non-fast-forward after max_attempts
+ *   DHG_ERROR          anything else
+ * dhg_error_last() has the detail (redacted). The chart is only read. Thread-safe (see above). */
 int gitout_write(gitout_result *out, const engine_chart *chart, const gitout_options *opts);
 
 /* ---- source ------------------------------------------------------------------------------- */
@@ -102,9 +108,10 @@ typedef struct gitsrc_options {
 	const char *work_dir; /* NULL = "/tmp/dhg-git" */
 	const char *dest_dir; /* required: replaced (atomically) by the exported files */
 	size_t max_bytes;     /* total exported bytes; 0 = 256 MiB */
+	long lock_timeout_ms; /* as in gitout_options; 0 = 300 s */
 } gitsrc_options;
 
-#define GITSRC_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+#define GITSRC_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0 }
 
 typedef struct gitsrc_result {
 	char commit[41]; /* the resolved source commit */

@@ -45,10 +45,11 @@ typedef struct gitout__session {
 	int ssh_port;
 } gitout__session;
 
-/* Locks and opens (or creates) the clone for url in work_dir. A clone that cannot be opened is
- * removed and created again; stale *.lock files of a killed process are removed. */
+/* Locks (waiting at most lock_timeout_ms, 0 = 300 s: DHG_ETIMEOUT) and opens (or creates) the
+ * clone for url in work_dir. A clone that cannot be opened is removed and created again; stale
+ * *.lock files of a killed process are removed. */
 int gitout__session_open(gitout__session *s, const char *url, const gitout_credentials *creds,
-			 const char *work_dir);
+			 const char *work_dir, long lock_timeout_ms);
 /* Removes the clone and makes a fresh empty one (recovery from a corrupted clone). */
 int gitout__session_reset(gitout__session *s);
 void gitout__session_close(gitout__session *s);

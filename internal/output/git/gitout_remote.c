@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "output/git/gitout_internal.h"
@@ -80,8 +81,26 @@ static int remote_new(gitout__session *s)
 	return 0;
 }
 
+/* flock() with a deadline (polling, so a hung holder cannot block us forever). */
+static int lock_wait(int fd, long timeout_ms)
+{
+	struct timespec start, now, nap = { 0, 20 * 1000000L };
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return DHG_ERROR;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L >= timeout_ms)
+			return DHG_ETIMEOUT;
+		nanosleep(&nap, NULL);
+	}
+}
+
 int gitout__session_open(gitout__session *s, const char *url, const gitout_credentials *creds,
-			 const char *work_dir)
+			 const char *work_dir, long lock_timeout_ms)
 {
 	char digest[DHG_DIGEST_STR_SIZE], *lockpath = NULL;
 	int error = 0;
@@ -116,11 +135,13 @@ int gitout__session_open(gitout__session *s, const char *url, const gitout_crede
 		error = dhg_error_set(DHG_ERROR, "git: cannot open lock file %s: %s", lockpath, strerror(errno));
 		goto done;
 	}
-	while (flock(s->lock_fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			error = dhg_error_set(DHG_ERROR, "git: cannot lock %s: %s", lockpath, strerror(errno));
-			goto done;
-		}
+	if ((error = lock_wait(s->lock_fd, lock_timeout_ms > 0 ? lock_timeout_ms : 300000L)) < 0) {
+		if (error == DHG_ETIMEOUT)
+			dhg_error_set(DHG_ETIMEOUT, "git: the clone of %s is locked by another writer (%s) for too long",
+				      s->redacted_url, lockpath);
+		else
+			dhg_error_set(DHG_ERROR, "git: cannot lock %s: %s", lockpath, strerror(errno));
+		goto done;
 	}
 	if (dhg_path_is_dir(s->dir)) {
 		remove_stale_locks(s->dir, 0);

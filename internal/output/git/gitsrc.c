@@ -220,7 +220,7 @@ int gitsrc_fetch(gitsrc_result *out, const gitsrc_options *opts)
 		return DHG_EINVALID;
 	if (git_libgit2_init() < 0)
 		return dhg_error_set(DHG_ERROR, "git: libgit2 initialisation failed");
-	if ((error = gitout__session_open(&s, opts->url, opts->creds, opts->work_dir)) < 0)
+	if ((error = gitout__session_open(&s, opts->url, opts->creds, opts->work_dir, opts->lock_timeout_ms)) < 0)
 		goto done;
 	opened = 1;
 	for (fresh = 0;; fresh++) {
