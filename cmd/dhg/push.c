@@ -37,7 +37,7 @@ static void usage(FILE *f)
 	      "~/.docker/config.json, then Helm's registry config ($HELM_REGISTRY_CONFIG or\n"
 	      "~/.config/helm/registry/config.json); otherwise the push is anonymous.\n"
 	      "\n"
-	      "Prints, like helm:\n"
+	      "Prints, like helm (but on standard output; helm uses standard error):\n"
 	      "  Pushed: HOST/REPO/NAME:TAG\n"
 	      "  Digest: sha256:...\n"
 	      "Exit codes: 0 ok, 1 error, 2 usage.\n",
