@@ -214,11 +214,32 @@ objs = [
 ]
 json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, open(sys.argv[1], "w"))
 EOF
-$DHG generate -f "$T/tricky.json" -o "$T/tricky" --chart-name tricky --secrets include >/dev/null || fail "generate (tricky)"
+# Exact-text numbers: plain non-integral decimals go through values (float64) unchanged; the
+# others (integral floats, too many digits, exponents without a dot) stay literal.
+cat >"$T/numbers.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: num, namespace: x}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: num}}
+  template:
+    metadata: {labels: {app: num}}
+    spec:
+      containers:
+        - {name: a, image: "i:1", resources: {limits: {cpu: 0.5, memory: 1.5e3}, requests: {cpu: .25}}}
+        - {name: b, image: "i:1", resources: {limits: {cpu: 1.0}}}
+        - {name: c, image: "i:1", resources: {limits: {cpu: 0.1234567890123456789}}}
+        - {name: d, image: "i:1", resources: {limits: {cpu: 2.5e-3, x: -0.75, y: 0.000001, z: 1.5e-7}}}
+        - {name: e, image: "i:1", resources: {limits: {cpu: 0x1F, memory: 0o17, m: 0644, big: 123456789012345678901234567890}}}
+EOF
+$DHG generate -f "$T/tricky.json" -f "$T/numbers.yaml" -o "$T/tricky" --chart-name tricky --secrets include >/dev/null ||
+	fail "generate (tricky)"
+grep -q "cpu: 2.5e-3" "$T/tricky/values.yaml" || fail "a plain decimal float was not parameterized"
 for H in "$HELM3" "$HELM4"; do
 	hn=$(basename "$H")
 	"$H" template rel "$T/tricky" --namespace x >"$T/tricky.yaml" || fail "$hn: template (tricky strings)"
-	$PY "$ROOT/tests/integration/fidelity.py" --input "$T/tricky.json" --rendered "$T/tricky.yaml" --namespace x \
+	$PY "$ROOT/tests/integration/fidelity.py" --input "$T/tricky.json" --input "$T/numbers.yaml" --rendered "$T/tricky.yaml" --namespace x \
 		--case tricky || fail "$hn: tricky strings changed"
 	"$H" lint --strict "$T/tricky" >"$T/lint.txt" 2>&1 || fail "$hn lint --strict (tricky): $(cat "$T/lint.txt")"
 	ok "$hn: tricky strings reproduced exactly"

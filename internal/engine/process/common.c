@@ -5,6 +5,7 @@
 #include "engine/process/process.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,48 @@ done:
 	return err;
 }
 
+/* An exact-text number survives Helm's float64 values when it is a plain decimal float that
+ * is not integral (Go would print an integral float64 as an integer) and has at most 15
+ * significant digits (so the shortest float64 text reads back as the same value). */
+static int number_roundtrips(const char *t)
+{
+	const char *p = t;
+	int digits = 0, dot = 0, sig = 0;
+	char *end = NULL;
+	double d;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	for (; *p && *p != 'e' && *p != 'E'; p++) {
+		if (*p == '.') {
+			if (dot++)
+				return 0;
+		} else if (*p >= '0' && *p <= '9') {
+			digits++;
+			if (*p != '0' || sig)
+				sig++;
+		} else {
+			return 0;
+		}
+	}
+	if (!dot || !digits || sig > 15)
+		return 0;
+	if (*p) { /* exponent */
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!*p)
+			return 0;
+		for (; *p; p++)
+			if (*p < '0' || *p > '9')
+				return 0;
+	}
+	d = strtod(t, &end);
+	if (!end || *end || !isfinite(d) || d == (double)(long long)d || fabs(d) >= 1e15 || fabs(d) < 1e-300)
+		return 0;
+	return 1;
+}
+
 int engine_process__values_safe(const json_t *v)
 {
 	const char *k;
@@ -179,7 +222,7 @@ int engine_process__values_safe(const json_t *v)
 	size_t i;
 
 	if (engine_number_is(v))
-		return 0;
+		return number_roundtrips(engine_number_text(v));
 	switch (json_typeof(v)) {
 	case JSON_INTEGER: {
 		json_int_t n = json_integer_value(v);
