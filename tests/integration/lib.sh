@@ -17,7 +17,11 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/dhg-test.XXXXXX")
 PIDS=()
 cleanup() {
 	local rc=$?
+	# Children first-collected, so pre-forking servers (fcgiwrap -c N) leave no orphans.
+	local kids=""
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kids="$kids $(pgrep -P "$p" 2>/dev/null | tr '\n' ' ')"; done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	for p in $kids; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
 	[ "${KEEP_TMP:-0}" = 1 ] || rm -rf "$T"
 	exit $rc
