@@ -19,7 +19,7 @@ cleanup() {
 	local rc=$?
 	# Children first-collected, so pre-forking servers (fcgiwrap -c N) leave no orphans.
 	local kids=""
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kids="$kids $(pgrep -P "$p" 2>/dev/null | tr '\n' ' ')"; done
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kids="$kids $(pgrep -P "$p" 2>/dev/null | tr '\n' ' ' || true)"; done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
 	for p in $kids; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
