@@ -145,6 +145,9 @@ def err_bad(msg):
     return ApiError(400, "BadRequest", msg)
 
 
+# kinds whose registry returns the deleted object (others answer a Success Status)
+RETURN_DELETED = {("", "pods"), ("", "services"), ("", "namespaces")}
+
 NOT_FOUND_PATH = ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
 
@@ -910,12 +913,27 @@ class Api:
         with self.s.cond:
             return self._get(r, ns, name)
 
+    def get_or_none(self, r, ns, name):
+        with self.s.cond:
+            return self.s.objs[r.key].get((ns if r.namespaced else "", name))
+
     def list(self, r, ns, params):
         ls = parse_label_selector(params.get("labelSelector", ""))
         fs = parse_field_selector(params.get("fieldSelector", ""))
         limit = int_param(params, "limit", 0)
         start = None
         with self.s.cond:
+            want = params.get("resourceVersion", "")
+            if want not in ("", "0") and not params.get("continue"):
+                try:
+                    want_rv = int(want)
+                except ValueError:
+                    raise err_bad("invalid resource version: %r" % want)
+                end = time.monotonic() + 3
+                while want_rv > self.s.rv and time.monotonic() < end:
+                    self.s.cond.wait(end - time.monotonic())
+                if want_rv > self.s.rv:
+                    raise too_large(want_rv, self.s.rv)
             list_rv = self.s.rv
             cont = params.get("continue")
             if cont:
@@ -1280,6 +1298,12 @@ class Api:
         cur[parts[-1]] = replicas
         res = self._finish_write(r, version, old, new, None, params)
         return self._scale_obj(r, res)
+
+
+def too_large(rv, cur):
+    return ApiError(504, "Timeout", "Timeout: Too large resource version: %d, current: %d" % (rv, cur),
+                    {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                     "retryAfterSeconds": 1}, {"Retry-After": "1"})
 
 
 def int_param(params, name, default):
@@ -1654,6 +1678,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if sub:
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
             obj = api.delete(r, ns, name, params, body)
+            gone = api.get_or_none(r, ns, name) is None
+            if gone and r.key not in RETURN_DELETED and params.get("dryRun") != "All":
+                # like the real registry: immediate deletions answer a Success Status
+                det = {"name": name, "kind": r.plural, "uid": obj["metadata"].get("uid")}
+                if r.group:
+                    det["group"] = r.group
+                return self.send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                            "status": "Success", "details": det})
             return self.send_json(200, out_obj(r, version, obj))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
@@ -1704,6 +1736,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     raise err_bad("invalid resource version: %r" % rvp)
                 if cursor < st.compacted:
                     expired = "too old resource version: %d (%d)" % (cursor, st.compacted + 1)
+                elif cursor > st.rv:
+                    # like the watch cache: wait up to 3 s for the RV, then 504 ResourceVersionTooLarge
+                    end = time.monotonic() + 3
+                    while cursor > st.rv and time.monotonic() < end:
+                        st.cond.wait(end - time.monotonic())
+                    if cursor > st.rv:
+                        raise too_large(cursor, st.rv)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-cache, private")

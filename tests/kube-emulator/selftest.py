@@ -243,6 +243,19 @@ def t_crud(e):
     upd["data"] = {"k": "v4"}
     st, _, _ = e.req("PUT", CMS + "/a", upd)
     check("update: without resourceVersion is unconditional", st == 200)
+    st, js, _ = e.req("DELETE", CMS + "/a")
+    check("delete: immediate deletion answers a Success Status", st == 200 and js["kind"] == "Status"
+          and js["status"] == "Success" and js["details"]["name"] == "a" and js["details"]["kind"] == "configmaps", js)
+    t0 = time.monotonic()
+    wres = {}
+    wt = threading.Thread(target=lambda: wres.update(w=e.watch(CMS + "?watch=1&resourceVersion=999999")))
+    wt.start()
+    st, js, _ = e.req("GET", CMS + "?resourceVersion=999999&resourceVersionMatch=NotOlderThan")
+    wt.join(10)
+    st2 = wres.get("w", (0,))[0]
+    check("list/watch: resourceVersion ahead of the server → 504 ResourceVersionTooLarge after ~3 s",
+          st == 504 and js["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge" and st2 == 504
+          and 2.5 < time.monotonic() - t0 < 6, (st, st2, js))
     # dry run
     st, js, _ = e.req("POST", CMS + "?dryRun=All", cm("dry"))
     st2, _, _ = e.req("GET", CMS + "/dry")
