@@ -214,6 +214,28 @@ static char *lower(const char *s)
 	return d;
 }
 
+/* A file-name-safe copy of an object name: [a-z0-9.-] kept, anything else becomes '-';
+ * a name Helm would treat as a partial or hidden file ('_', '.') gets an "x" prefix. */
+static char *file_name(const char *name)
+{
+	size_t n = strlen(name);
+	char *d = malloc(n + 2), *q = d;
+	if (!d) {
+		dhg_error_set(DHG_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (name[0] == '_' || name[0] == '.' || !name[0])
+		*q++ = 'x';
+	for (const char *p = name; *p; p++) {
+		char c = *p;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		*q++ = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-') ? c : '-';
+	}
+	*q = '\0';
+	return d;
+}
+
 /* The most common value among the strings in counts (an object name -> integer); ties go to
  * the smallest string. Borrowed from counts, or NULL. */
 static const char *most_common(const json_t *counts)
@@ -409,7 +431,9 @@ static int put_notes(files *f, engine_process__item *items, size_t n)
 			err = dhg_buf_printf(&b, "  ... and %zu more\n", templated - shown);
 			break;
 		}
-		err = dhg_buf_printf(&b, "  - %s %s\n", items[i].notes_kind, items[i].name);
+		if (!(err = dhg_buf_printf(&b, "  - %s ", items[i].notes_kind)) &&
+		    !(err = engine_emit_escape_template(&b, items[i].name, strlen(items[i].name))))
+			err = dhg_buf_putc(&b, '\n');
 		shown++;
 	}
 	if (!err)
@@ -654,7 +678,11 @@ int engine_chart_generate(engine_chart **out, const engine_objects *objs, const 
 			err = DHG_ENOMEM;
 			goto done;
 		}
-		base = it->is_crd ? dhg_asprintf("crds/%s", it->name) : dhg_asprintf("templates/%s-%s", it->name, kl);
+		{
+			char *fn = file_name(it->name);
+			base = !fn ? NULL : it->is_crd ? dhg_asprintf("crds/%s", fn) : dhg_asprintf("templates/%s-%s", fn, kl);
+			free(fn);
+		}
 		free(kl);
 		if (!base) {
 			err = DHG_ENOMEM;
