@@ -119,6 +119,7 @@ for w in [
     ("ClusterRoleBinding/widget-operator", "ServiceAccount/widgets-system/widget-operator", "binds-subject"),
     ("RoleBinding/widgets-system/widget-operator-leader-election", "Role/widgets-system/widget-operator-leader-election", "binds-role"),
     ("Deployment/widgets-system/widget-operator", "ServiceAccount/widgets-system/widget-operator", "uses-serviceaccount"),
+    ("Widget/widgets-system/sample", "CustomResourceDefinition/widgets.acme.example.com", "instance-of"),
     ("Ingress/legacy/legacy", "Service/legacy/legacy-web", "routes-to"),
     ("HorizontalPodAutoscaler/legacy/legacy-web", "Deployment/legacy/legacy-web", "scales"),
     ("PodDisruptionBudget/legacy/legacy-web", "Deployment/legacy/legacy-web", "protects"),

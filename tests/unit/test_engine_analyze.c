@@ -328,6 +328,36 @@ START_TEST(test_engine_analyze__statefulset_service)
 }
 END_TEST
 
+/* HPA minReplicas counts for the PDB finding; custom resources point at their CRD. */
+START_TEST(test_engine_analyze__hpa_and_crd)
+{
+	engine_objects objs = ENGINE_OBJECTS_INIT;
+	json_t *j;
+
+	add(&objs, "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'scaled','namespace':'s'},"
+		   "'spec':{'selector':{'matchLabels':{'app':'scaled'}},'template':{'metadata':{'labels':{'app':'scaled'}},"
+		   "'spec':{'containers':[" GOOD_CONTAINER "]}}}}");
+	add(&objs, "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'one','namespace':'s'},"
+		   "'spec':{'replicas':1,'selector':{'matchLabels':{'app':'one'}},'template':{'metadata':{'labels':{'app':'one'}},"
+		   "'spec':{'containers':[" GOOD_CONTAINER "]}}}}");
+	add(&objs, "{'apiVersion':'autoscaling/v2','kind':'HorizontalPodAutoscaler','metadata':{'name':'scaled','namespace':'s'},"
+		   "'spec':{'scaleTargetRef':{'apiVersion':'apps/v1','kind':'Deployment','name':'scaled'},'minReplicas':3,'maxReplicas':9}}");
+	add(&objs, "{'apiVersion':'autoscaling/v2','kind':'HorizontalPodAutoscaler','metadata':{'name':'one','namespace':'s'},"
+		   "'spec':{'scaleTargetRef':{'apiVersion':'apps/v1','kind':'Deployment','name':'one'},'maxReplicas':4}}");
+	add(&objs, "{'apiVersion':'apiextensions.k8s.io/v1','kind':'CustomResourceDefinition','metadata':{'name':'widgets.acme.io'},"
+		   "'spec':{'group':'acme.io','names':{'kind':'Widget','plural':'widgets'},'scope':'Namespaced'}}");
+	add(&objs, "{'apiVersion':'acme.io/v1','kind':'Widget','metadata':{'name':'w','namespace':'s'},'spec':{}}");
+	add(&objs, "{'apiVersion':'other.io/v1','kind':'Widget','metadata':{'name':'x','namespace':'s'},'spec':{}}");
+	j = analyze(&objs);
+	ck_assert_int_eq(count_findings(j, "Deployment/s/scaled", "no-pdb", "at least 3 replicas (HPA minReplicas)"), 1);
+	ck_assert_int_eq(count_findings(j, "Deployment/s/one", "no-pdb", NULL), 0); /* HPA minReplicas defaults to 1 */
+	ck_assert(has_edge(j, "Widget/s/w", "CustomResourceDefinition/widgets.acme.io", "instance-of"));
+	ck_assert(!has_edge(j, "Widget/s/x", "CustomResourceDefinition/widgets.acme.io", "instance-of"));
+	json_decref(j);
+	engine_objects_dispose(&objs);
+}
+END_TEST
+
 Suite *engine_analyze_suite(void)
 {
 	Suite *s = suite_create("engine_analyze");
@@ -337,6 +367,7 @@ Suite *engine_analyze_suite(void)
 	tcase_add_test(tc, test_engine_analyze__deterministic);
 	tcase_add_test(tc, test_engine_analyze__empty_and_invalid);
 	tcase_add_test(tc, test_engine_analyze__statefulset_service);
+	tcase_add_test(tc, test_engine_analyze__hpa_and_crd);
 	suite_add_tcase(s, tc);
 	return s;
 }

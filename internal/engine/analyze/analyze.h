@@ -76,7 +76,8 @@ struct engine_graph {
 	engine_graph__index by_label;  /* "ns\0key=value" -> workload nodes (pod template labels) */
 	engine_graph__index by_ns;     /* "ns" -> workload nodes */
 	unsigned char *has_pdb;        /* per node: 1 when a PodDisruptionBudget selects it */
-	unsigned char *has_hpa;        /* per node: 1 when an HPA targets it */
+	long long *hpa_min;            /* per node: largest minReplicas of the HPAs targeting it (0: none) */
+	engine_graph__index by_crd;    /* "group\0Kind" -> CustomResourceDefinition node */
 };
 
 /* Records a finding; the message is formatted. Returns 0 or DHG_ENOMEM. */

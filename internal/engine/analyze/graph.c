@@ -511,13 +511,15 @@ static int hpa_edges(engine_graph *g, size_t id)
 {
 	const json_t *t = engine_graph__path(g->nodes[id].obj, "spec", "scaleTargetRef", NULL);
 	const char *kind = engine_graph__str(t, "kind"), *name = engine_graph__str(t, "name");
+	const json_t *minr = engine_graph__path(g->nodes[id].obj, "spec", "minReplicas", NULL);
+	long long min = json_is_integer(minr) ? (long long)json_integer_value(minr) : 1; /* API default 1 */
 	size_t to;
 
 	if (!kind || !name)
 		return 0;
 	to = engine_graph__lookup(g, kind, g->nodes[id].ns, name);
-	if (to != NONE)
-		g->has_hpa[to] = 1;
+	if (to != NONE && min > g->hpa_min[to])
+		g->hpa_min[to] = min;
 	return ref(g, id, kind, g->nodes[id].ns, name, "scales", "scaleTargetRef", 0, ENGINE_SEV_MEDIUM);
 }
 
@@ -583,20 +585,46 @@ static int binding_edges(engine_graph *g, size_t id)
 	return 0;
 }
 
-/* Workloads that run more than one replica and have no PodDisruptionBudget. */
+/* Workloads that run more than one replica (spec.replicas, or the minReplicas of an HPA
+ * that scales them) and have no PodDisruptionBudget. */
 static int pdb_findings(engine_graph *g, size_t id)
 {
 	const engine_graph__node *nd = &g->nodes[id];
 	const json_t *r = engine_graph__path(nd->obj, "spec", "replicas", NULL);
+	long long replicas = json_is_integer(r) ? (long long)json_integer_value(r) : 1;
 
 	if (strcmp(nd->kind, "Deployment") != 0 && strcmp(nd->kind, "StatefulSet") != 0 &&
 	    strcmp(nd->kind, "ReplicaSet") != 0 && strcmp(nd->kind, "ReplicationController") != 0)
 		return 0;
-	if (g->has_pdb[id] || !json_is_integer(r) || json_integer_value(r) <= 1)
+	if (g->has_pdb[id])
+		return 0;
+	if (g->hpa_min[id] > 1)
+		return engine_graph__finding_addf(g, ENGINE_SEV_MEDIUM, id, "no-pdb",
+						  "at least %lld replicas (HPA minReplicas) and no PodDisruptionBudget "
+						  "selects its pods",
+						  g->hpa_min[id]);
+	if (replicas <= 1)
 		return 0;
 	return engine_graph__finding_addf(g, ENGINE_SEV_MEDIUM, id, "no-pdb",
-					  "%lld replicas and no PodDisruptionBudget selects its pods",
-					  (long long)json_integer_value(r));
+					  "%lld replicas and no PodDisruptionBudget selects its pods", replicas);
+}
+
+/* Custom resources -> their CustomResourceDefinition (same group and kind). */
+static int crd_edge(engine_graph *g, dhg_buf *b, size_t id)
+{
+	const engine_graph__node *nd = &g->nodes[id];
+	const char *slash = strchr(nd->api_version, '/');
+	const size_t *ids;
+	size_t n;
+
+	if (!slash || strcmp(nd->kind, "CustomResourceDefinition") == 0)
+		return 0;
+	dhg_buf_clear(b);
+	if (dhg_buf_put(b, nd->api_version, (size_t)(slash - nd->api_version)) < 0 || dhg_buf_putc(b, '\0') < 0 ||
+	    dhg_buf_puts(b, nd->kind) < 0)
+		return DHG_ENOMEM;
+	ids = engine_graph__index_get(&g->by_crd, b->ptr, b->len, &n);
+	return n ? engine_graph__edge_add(g, id, ids[0], "instance-of") : 0;
 }
 
 /* ---- build ------------------------------------------------------------------------------- */
@@ -616,6 +644,18 @@ static int index_node(engine_graph *g, dhg_buf *b, size_t i)
 	if ((error = key3(b, nd->kind, nd->ns, nd->name)) < 0 ||
 	    (error = engine_graph__index_add(&g->by_name, b->ptr, b->len, i)) < 0)
 		return error;
+	if (strcmp(nd->kind, "CustomResourceDefinition") == 0) {
+		const json_t *spec = json_object_get(nd->obj, "spec");
+		const char *group = engine_graph__str(spec, "group");
+		const char *ckind = engine_graph__str(json_object_get(spec, "names"), "kind");
+		if (group && ckind) {
+			dhg_buf_clear(b);
+			if (dhg_buf_put(b, group, strlen(group) + 1) < 0 || dhg_buf_puts(b, ckind) < 0)
+				return DHG_ENOMEM;
+			if ((error = engine_graph__index_add(&g->by_crd, b->ptr, b->len, i)) < 0)
+				return error;
+		}
+	}
 	if (!set_workload(nd))
 		return 0;
 	if ((error = engine_graph__index_add(&g->by_ns, nd->ns, strlen(nd->ns), i)) < 0)
@@ -667,7 +707,7 @@ int engine_graph_build(engine_graph **out, const engine_objects *objs)
 		goto oom;
 	g->nnodes = n;
 	if (n && (!(g->nodes = calloc(n, sizeof(*g->nodes))) || !(g->order = calloc(n, sizeof(*g->order))) ||
-		  !(g->has_pdb = calloc(n, 1)) || !(g->has_hpa = calloc(n, 1)) || !(sorted = calloc(n, sizeof(*sorted)))))
+		  !(g->has_pdb = calloc(n, 1)) || !(g->hpa_min = calloc(n, sizeof(*g->hpa_min))) || !(sorted = calloc(n, sizeof(*sorted)))))
 		goto oom;
 
 	for (i = 0; i < n; i++) {
@@ -699,7 +739,7 @@ int engine_graph_build(engine_graph **out, const engine_objects *objs)
 
 	/* HPA and PDB marks first, then every edge, then the findings that depend on them. */
 	for (i = 0; i < n; i++) {
-		if ((error = node_edges(g, g->order[i])) < 0)
+		if ((error = node_edges(g, g->order[i])) < 0 || (error = crd_edge(g, &b, g->order[i])) < 0)
 			goto done;
 	}
 	for (i = 0; i < n; i++) {
@@ -817,7 +857,8 @@ void engine_graph_free(engine_graph *g)
 	free(g->edges);
 	free(g->findings);
 	free(g->has_pdb);
-	free(g->has_hpa);
+	free(g->hpa_min);
+	engine_graph__index_dispose(&g->by_crd);
 	engine_graph__index_dispose(&g->by_name);
 	engine_graph__index_dispose(&g->by_label);
 	engine_graph__index_dispose(&g->by_ns);
