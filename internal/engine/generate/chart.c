@@ -308,44 +308,33 @@ static int count_tags(json_t *counts, const json_t *v, int depth)
 
 /* ---- fixed files -------------------------------------------------------------------------- */
 
+static int put_kv(dhg_buf *b, const char *key, const char *val, int force_quotes)
+{
+	int err;
+	if ((err = dhg_buf_puts(b, key)) < 0 || (err = dhg_buf_puts(b, ": ")) < 0)
+		return err;
+	if (force_quotes && engine_emit_plain_ok(val, strlen(val))) {
+		if ((err = dhg_buf_putc(b, '"')) < 0 || (err = dhg_buf_puts(b, val)) < 0 || (err = dhg_buf_putc(b, '"')) < 0)
+			return err;
+	} else if ((err = engine_emit_string(b, val, strlen(val), 2, 0, 1)) < 0) {
+		return err;
+	}
+	return dhg_buf_putc(b, '\n');
+}
+
+/* Chart.yaml in the conventional key order; version and appVersion always quoted. */
 static int put_chart_yaml(files *f, const char *name, const char *version, const char *app_version,
 			  const char *description)
 {
-	json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:s}", "apiVersion", "v2", "name", name, "version", version,
-			      "description", description, "type", "application");
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err;
-	if (!c)
-		return dhg_error_set(DHG_ENOMEM, "out of memory");
-	if (app_version && json_object_set_new(c, "appVersion", json_string(app_version)) < 0) {
-		json_decref(c);
-		return dhg_error_set(DHG_ENOMEM, "out of memory");
-	}
-	/* appVersion is always quoted (Helm's own advice), so write it by hand */
-	json_t *av = json_incref(json_object_get(c, "appVersion"));
-	json_object_del(c, "appVersion");
-	err = engine_emit_yaml(&b, c, 0, NULL);
-	if (!err && av) {
-		dhg_buf q = DHG_BUF_INIT(0);
-		const char *s = json_string_value(av);
-		/* force quotes: a string no resolver reads as a number stays readable either way */
-		err = dhg_buf_puts(&b, "appVersion: \"");
-		for (const char *p = s; !err && *p; p++) {
-			if (*p == '"' || *p == '\\')
-				err = dhg_buf_printf(&b, "\\%c", *p);
-			else if ((unsigned char)*p < 0x20)
-				err = dhg_buf_printf(&b, "\\x%02X", (unsigned char)*p);
-			else
-				err = dhg_buf_putc(&b, *p);
-		}
-		if (!err)
-			err = dhg_buf_puts(&b, "\"\n");
-		dhg_buf_dispose(&q);
-	}
-	json_decref(av);
-	json_decref(c);
-	if (!err)
-		err = files_add_buf(f, "Chart.yaml", &b);
+	if ((err = dhg_buf_puts(&b, "apiVersion: v2\n")) < 0 || (err = put_kv(&b, "name", name, 0)) < 0 ||
+	    (err = put_kv(&b, "description", description, 0)) < 0 || (err = dhg_buf_puts(&b, "type: application\n")) < 0 ||
+	    (err = put_kv(&b, "version", version, 1)) < 0 ||
+	    (app_version && (err = put_kv(&b, "appVersion", app_version, 1)) < 0))
+		goto done;
+	err = files_add_buf(f, "Chart.yaml", &b);
+done:
 	dhg_buf_dispose(&b);
 	return err;
 }
