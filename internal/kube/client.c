@@ -747,12 +747,13 @@ int kube_client_list_each(char *rv_out, size_t rv_size, kube_client *c, const ku
 				break;
 		}
 		const char *nc = json_string_value(json_object_get(meta, "continue"));
+		bool more = nc && *nc;
 		free(cont);
-		cont = nc && *nc ? dhg_strdup(nc) : NULL;
+		cont = more ? dhg_strdup(nc) : NULL;
 		json_decref(page);
 		if (error != 0)
 			break;
-		if (nc && *nc && !cont) {
+		if (more && !cont) {
 			error = dhg_error_set(DHG_ENOMEM, "kube client: out of memory");
 			break;
 		}

@@ -473,8 +473,10 @@ static int merge_file(merged *m, const char *file, bool must_exist)
 		dhg_error_clear();
 		return 0;
 	}
-	if (error < 0)
+	if (error < 0) {
+		dhg_error_wrap("kubeconfig");
 		goto done;
+	}
 	char what[512];
 	snprintf(what, sizeof(what), "kubeconfig %s", file);
 	if ((error = kube_config__yaml_to_json(&doc, text, len, what)) < 0)
