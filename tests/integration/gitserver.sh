@@ -173,3 +173,16 @@ EOF
 	GIT_SSH_KNOWN_HOSTS=$d/known_hosts
 	export GIT_SSH_COMMAND="ssh -i $d/client -o IdentitiesOnly=yes -o UserKnownHostsFile=$d/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes"
 }
+
+# On failure, show the servers' own logs too (tests sourcing this file).
+gitsrv_diag() {
+	local f
+	for f in "$T/gitsrv/http/error.log" "$T/gitsrv/http/fcgiwrap.log" "$T/gitsrv/ssh/sshd.log"; do
+		[ -s "$f" ] && { echo "--- tail of $f"; tail -n 15 "$f"; }
+	done
+	if [ -n "${GITSRV_FCGI_PID:-}" ] && ! kill -0 "$GITSRV_FCGI_PID" 2>/dev/null; then
+		echo "--- fcgiwrap ($GITSRV_FCGI_PID) is no longer running"
+	fi
+	return 0
+}
+fail() { echo "FAIL: $*" >&2; gitsrv_diag >&2; exit 1; }

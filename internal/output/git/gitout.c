@@ -75,7 +75,7 @@ static int ensure_commit(gitout__session *s, const git_oid *oid, const char *ref
 
 	snprintf(local, sizeof(local), "refs/dhg/remote/%s", refname + strlen("refs/"));
 	if (git_repository_odb(&odb, s->repo) < 0)
-		return gitout__error(s, -1, "git: cannot open the object database of the clone of");
+		return gitout__error_local(s, "git: cannot open the object database of the clone of");
 	have = git_odb_exists(odb, oid);
 	git_odb_free(odb);
 	if (!have) {
@@ -85,7 +85,7 @@ static int ensure_commit(gitout__session *s, const git_oid *oid, const char *ref
 			return error;
 	}
 	if (git_reference_create(&ref, s->repo, local, oid, 1, "dhg: fetched") < 0)
-		return gitout__error(s, -1, "git: fetched objects incomplete in the clone of");
+		return gitout__error_local(s, "git: fetched objects incomplete in the clone of");
 	git_reference_free(ref);
 	return 0;
 }
@@ -99,9 +99,9 @@ static int build_tree(git_oid *out, gitout__session *s, const git_tree *base, co
 	int error = 0;
 
 	if (git_index_new(&idx) < 0)
-		return gitout__error(s, -1, "git: cannot create an index for");
+		return gitout__error_local(s, "git: cannot create an index for");
 	if (base && git_index_read_tree(idx, base) < 0) {
-		error = gitout__error(s, -1, "git: cannot read the branch tree of");
+		error = gitout__error_local(s, "git: cannot read the branch tree of");
 		goto done;
 	}
 	/* remove what our path replaces (from the end, so indexes stay valid) */
@@ -116,7 +116,7 @@ static int build_tree(git_oid *out, gitout__session *s, const git_tree *base, co
 			}
 			if (git_index_remove(idx, p, stage) < 0) {
 				free(p);
-				error = gitout__error(s, -1, "git: cannot update the index for");
+				error = gitout__error_local(s, "git: cannot update the index for");
 				goto done;
 			}
 			free(p);
@@ -128,7 +128,7 @@ static int build_tree(git_oid *out, gitout__session *s, const git_tree *base, co
 		memset(&e, 0, sizeof(e));
 		snprintf(full, sizeof(full), "%s/%s", path, f->path);
 		if (git_blob_create_from_buffer(&e.id, s->repo, f->data, f->len) < 0) {
-			error = gitout__error(s, -1, "git: cannot store a blob in the clone of");
+			error = gitout__error_local(s, "git: cannot store a blob in the clone of");
 			goto done;
 		}
 		e.mode = GIT_FILEMODE_BLOB;
@@ -140,7 +140,7 @@ static int build_tree(git_oid *out, gitout__session *s, const git_tree *base, co
 		}
 	}
 	if (git_index_write_tree_to(out, idx, s->repo) < 0)
-		error = gitout__error(s, -1, "git: cannot write the tree for");
+		error = gitout__error_local(s, "git: cannot write the tree for");
 done:
 	git_index_free(idx);
 	return error;
@@ -250,7 +250,7 @@ static int write_attempts(gitout_result *out, gitout__session *s, const engine_c
 				goto done;
 			if (git_commit_lookup(&base, s->repo, base_oid) < 0 || git_commit_tree(&base_tree, base) < 0) {
 				git_commit_free(base);
-				error = gitout__error(s, -1, "git: cannot read the branch head of");
+				error = gitout__error_local(s, "git: cannot read the branch head of");
 				goto done;
 			}
 		}
@@ -273,7 +273,7 @@ static int write_attempts(gitout_result *out, gitout__session *s, const engine_c
 			if (git_tree_lookup(&tree, s->repo, &tree_oid) < 0 ||
 			    git_commit_create(&commit_oid, s->repo, NULL, sig, sig, NULL, message, tree, base ? 1 : 0,
 					      parents) < 0)
-				error = gitout__error(s, -1, "git: cannot create the commit in the clone of");
+				error = gitout__error_local(s, "git: cannot create the commit in the clone of");
 			git_tree_free(tree);
 			out->changed = 1;
 		}
@@ -283,7 +283,7 @@ static int write_attempts(gitout_result *out, gitout__session *s, const engine_c
 			goto done;
 		snprintf(refname, sizeof(refname), "refs/dhg/push/%s", branch);
 		if (git_reference_create(&ref, s->repo, refname, &commit_oid, 1, "dhg: to push") < 0) {
-			error = gitout__error(s, -1, "git: cannot record the commit in the clone of");
+			error = gitout__error_local(s, "git: cannot record the commit in the clone of");
 			goto done;
 		}
 		git_reference_free(ref);

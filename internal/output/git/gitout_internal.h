@@ -67,5 +67,8 @@ void gitout__session_disconnect(gitout__session *s);
 /* Records the current libgit2 error as a dhg error (redacted; auth/cert state of s considered)
  * prefixed by `what`. Returns the code. */
 int gitout__error(gitout__session *s, int giterr, const char *what);
+/* The same for a failure of a local operation (object database, index, refs): always
+ * DHG_ERROR, which makes the caller retry once on a fresh clone. */
+int gitout__error_local(gitout__session *s, const char *what);
 
 #endif

@@ -371,6 +371,17 @@ void gitout__session_disconnect(gitout__session *s)
 		git_remote_disconnect(s->remote);
 }
 
+int gitout__error_local(gitout__session *s, const char *what)
+{
+	const git_error *ge = git_error_last();
+	char msg[768];
+	const char *secrets[2] = { s->url, NULL };
+
+	snprintf(msg, sizeof(msg), "%s", ge && ge->message ? ge->message : "unknown error");
+	dhg_str_redact_secrets(msg, secrets);
+	return dhg_error_set(DHG_ERROR, "%s %s (local clone %s): %s", what, s->redacted_url, s->dir, msg);
+}
+
 int gitout__error(gitout__session *s, int giterr, const char *what)
 {
 	const git_error *ge = git_error_last();

@@ -69,7 +69,7 @@ static int fetch_commit(gitout__session *s, const git_oid *oid, const char *want
 	int have, error = 0;
 
 	if (git_repository_odb(&odb, s->repo) < 0)
-		return gitout__error(s, -1, "git source: cannot open the object database of the clone of");
+		return gitout__error_local(s, "git source: cannot open the object database of the clone of");
 	have = git_odb_exists(odb, oid);
 	git_odb_free(odb);
 	if (have)
@@ -160,7 +160,7 @@ static int export_tree(gitsrc_result *out, gitout__session *s, const git_oid *co
 	}
 	git_oid_tostr(out->commit, sizeof(out->commit), git_commit_id(commit));
 	if (git_commit_tree(&root, commit) < 0) {
-		error = gitout__error(s, -1, "git source: cannot read the tree of");
+		error = gitout__error_local(s, "git source: cannot read the tree of");
 		goto done;
 	}
 	if (o->path && *o->path) {
@@ -170,7 +170,7 @@ static int export_tree(gitsrc_result *out, gitout__session *s, const git_oid *co
 			goto done;
 		}
 		if (git_tree_lookup(&sub, s->repo, git_tree_entry_id(te)) < 0) {
-			error = gitout__error(s, -1, "git source: cannot read a tree of");
+			error = gitout__error_local(s, "git source: cannot read a tree of");
 			goto done;
 		}
 	}
@@ -181,7 +181,7 @@ static int export_tree(gitsrc_result *out, gitout__session *s, const git_oid *co
 	x.root = staged;
 	x.max = o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES;
 	if (git_tree_walk(sub ? sub : root, GIT_TREEWALK_PRE, export_cb, &x) < 0 || x.error < 0) {
-		error = x.error < 0 ? x.error : gitout__error(s, -1, "git source: cannot walk the tree of");
+		error = x.error < 0 ? x.error : gitout__error_local(s, "git source: cannot walk the tree of");
 		goto done;
 	}
 	if ((error = dhg_dir_replace(staged, o->dest_dir)) < 0)
