@@ -8,8 +8,9 @@ Usage:
 
 Both sides are parsed with a YAML 1.2 core-schema loader (only true/false, null/~/empty,
 decimal/0o/0x integers and floats are implicit; `yes`, `on`, timestamps stay strings).
-Objects are matched by (apiVersion group, kind, namespace, name). Every field and every type
-must be equal. The only differences allowed are the three documented in DESIGN.md:
+Numbers that YAML 1.1 readers such as kubectl read differently (0755 octal, 0o17 and 1e3
+strings) must also keep their exact text. Objects are matched by (apiVersion group, kind,
+namespace, name). Every field and every type must be equal. The only differences allowed are the three documented in DESIGN.md:
   1. extra top-level metadata.labels keys from exactly CHART_LABELS, when absent in the input;
   2. extra `checksum/*` keys in pod-template annotations (creating that map is allowed);
   3. deprecated apiVersions migrated: when an `input` directory has a sibling `expected`
@@ -124,13 +125,48 @@ def _construct_int(loader, node):
     return n if str(n) == v else TextInt(n, v)
 
 
+class TextFloat(float):
+    """A float written in a form that YAML 1.1 readers (kubectl) do not read as a float
+    (1e3, 1E+3: a string there). Two TextFloats are equal only when their text is."""
+
+    def __new__(cls, value, text):
+        o = float.__new__(cls, value)
+        o.text = text
+        return o
+
+    def __repr__(self):
+        return self.text
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __hash__(self):
+        return float.__hash__(self)
+
+    def __eq__(self, other):
+        if isinstance(other, TextFloat):
+            return self.text == other.text
+        return NotImplemented if not isinstance(other, float) else False
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+
+YAML11_FLOAT = re.compile(r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
+                          r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+
 def _construct_float(loader, node):
-    v = loader.construct_scalar(node).lower()
+    text = loader.construct_scalar(node)
+    v = text.lower()
     if v.endswith(".inf"):
-        return -math.inf if v.startswith("-") else math.inf
-    if v == ".nan":
-        return math.nan
-    return float(v)
+        f = -math.inf if v.startswith("-") else math.inf
+    elif v == ".nan":
+        f = math.nan
+    else:
+        f = float(v)
+    return f if YAML11_FLOAT.match(text) else TextFloat(f, text)
 
 
 def _construct_str(loader, node):
@@ -281,7 +317,7 @@ def tname(v):
     if v is None:
         return "null"
     return {bool: "bool", int: "int", float: "float", str: "str", dict: "map", list: "list",
-            bytes: "binary", TextInt: "int"}.get(type(v), type(v).__name__)
+            bytes: "binary", TextInt: "int", TextFloat: "float"}.get(type(v), type(v).__name__)
 
 
 def show(v):
@@ -306,7 +342,7 @@ def same_scalar(a, b):
         return False
     if isinstance(a, float) and math.isnan(a) and math.isnan(b):
         return True
-    if isinstance(a, TextInt):
+    if isinstance(a, (TextInt, TextFloat)):
         return a.text == b.text
     return a == b
 
@@ -452,12 +488,19 @@ spec:
     # typing
     t = y("a: yes\nb: on\nc: 0o17\nd: 0x1F\ne: 0755\nf: 1.10\ng: ~\nh:\ni: True\nj: 2001-12-14\nk: 1e3\nl: 12345678901234567890\n")[0]
     checks.append(("core schema", isinstance(t["e"], TextInt) and t["e"].text == "0755" and
-                   {k: int(v) if isinstance(v, TextInt) else v for k, v in t.items()} == {"a": "yes", "b": "on", "c": 15, "d": 31, "e": 755, "f": 1.1, "g": None,
+                   {k: int(v) if isinstance(v, TextInt) else float(v) if isinstance(v, TextFloat) else v
+                    for k, v in t.items()} == {"a": "yes", "b": "on", "c": 15, "d": 31, "e": 755, "f": 1.1, "g": None,
                                           "h": None, "i": True, "j": "2001-12-14", "k": 1000.0,
-                                          "l": 12345678901234567890} and type(t["k"]) is float, t))
+                                          "l": 12345678901234567890} and isinstance(t["k"], TextFloat), t))
     expect("identical", base, True)
     expect("octal-looking int keeps its text", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\nx: 420\n",
            False, "x: int 0644 != int 420", exp_text="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\nx: 0644\n")
+    expect("1e3 keeps its text (a string for YAML 1.1 readers)",
+           "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\nx: 1000.0\n", False,
+           "x: float 1e3 != float 1000.0",
+           exp_text="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\nx: 1e3\n")
+    expect("0.50 equals 0.5", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\nx: 0.5\n", True,
+           exp_text="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\nx: 0.50\n")
     expect("octal-looking int equal text", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\nx: 0644\n",
            True, exp_text="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\nx: 0644\n")
     expect("int vs str", base.replace("containerPort: 80", 'containerPort: "80"'), False,
