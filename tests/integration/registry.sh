@@ -10,7 +10,7 @@
 #   fault_proxy_start UPSTREAM_HOST RULE...
 #       A plain-HTTP proxy in front of UPSTREAM_HOST that answers HTTP STATUS (default 500) to the
 #       first COUNT requests matching each rule "METHOD:SUBSTRING:COUNT[:STATUS]"
-#       (e.g. "PUT:/blobs/uploads/:2", "PUT:/blobs/uploads/:1:405").
+#       (e.g. "PUT:/blobs/uploads/:2", "PUT:/blobs/uploads/:1:405"); a 429 carries Retry-After: 1.
 #       Sets PROXY_HOST and PROXY_LOG (one line per request: "METHOD PATH STATUS").
 
 REG_SEQ=${REG_SEQ:-0}
@@ -199,6 +199,8 @@ class H(http.server.BaseHTTPRequestHandler):
                     log.write("%s %s %d injected\n" % (self.command, self.path.split("?")[0], r[3]))
                     msg = b'{"errors":[{"code":"UNSUPPORTED","message":"injected failure"}]}'
                     self.send_response(r[3])
+                    if r[3] == 429:
+                        self.send_header("Retry-After", "1")
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(msg)))
                     self.end_headers()

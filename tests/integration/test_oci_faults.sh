@@ -87,8 +87,20 @@ echo "$REG_PASS" | $DHG push "$T/chart" "oci://$PROXY_HOST/charts" --plain-http 
 cat "$PROXY_LOG"
 grep -q "PUT /v2/charts/flaky/blobs/uploads/.* 405 injected" "$PROXY_LOG" || fail "405 not injected"
 grep -q "PATCH /v2/charts/flaky/blobs/uploads/.* 202" "$PROXY_LOG" || fail "no chunked fallback"
+grep -q "DELETE /v2/charts/flaky/blobs/uploads/.* 204" "$PROXY_LOG" || fail "abandoned upload session not cancelled"
 [ "$(tag_status charts/flaky 0.6.0)" = 200 ] || fail "0.6.0 missing"
 rm -rf "$T/pull" && mkdir -p "$T/pull"
 $HELM4 pull "oci://$REG_HOST/charts/flaky" --version 0.6.0 --plain-http -d "$T/pull" >/dev/null 2>&1 || fail "helm pull 0.6.0"
-ok "monolithic upload refused: chunked fallback"
+ok "monolithic upload refused: chunked fallback, abandoned session cancelled"
+
+# 6. 429 Too Many Requests with Retry-After: 1 → the retry waits at least that long
+sed -i 's/^version: .*/version: 0.7.0/' "$T/chart/Chart.yaml"
+fault_proxy_start "$REG_HOST" "HEAD:/manifests/:1:429"
+t0=$(date +%s%N)
+echo "$REG_PASS" | $DHG push "$T/chart" "oci://$PROXY_HOST/charts" --plain-http --username "$REG_USER" \
+	--password-stdin >/dev/null 2>"$T/err7" || fail "push after 429: $(cat "$T/err7")"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+grep -q "HEAD /v2/charts/flaky/manifests/0.7.0 429 injected" "$PROXY_LOG" || fail "429 not injected"
+[ "$ms" -ge 1000 ] || fail "Retry-After not honoured (${ms} ms)"
+ok "429 with Retry-After honoured (${ms} ms)"
 ok "all"

@@ -47,6 +47,7 @@ typedef struct resp {
 	char www[MAX_CHALLENGES][2048];
 	size_t nwww;
 	int header_overflow;
+	long retry_after_ms; /* from Retry-After (seconds form), capped; 0 when absent */
 } resp;
 
 static void resp_reset(resp *r)
@@ -57,6 +58,7 @@ static void resp_reset(resp *r)
 	r->digest[0] = 0;
 	r->nwww = 0;
 	r->header_overflow = 0;
+	r->retry_after_ms = 0;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *payload)
@@ -98,7 +100,14 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *payload)
 		header_value(r->location, sizeof(r->location), ptr + 9, n - 9, &r->header_overflow);
 	else if (n > 22 && strncasecmp(ptr, "Docker-Content-Digest:", 22) == 0)
 		header_value(r->digest, sizeof(r->digest), ptr + 22, n - 22, &r->header_overflow);
-	else if (n > 17 && strncasecmp(ptr, "WWW-Authenticate:", 17) == 0 && r->nwww < MAX_CHALLENGES) {
+	else if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
+		char v[32];
+		int of = 0;
+		long secs;
+		header_value(v, sizeof(v), ptr + 12, n - 12, &of);
+		if (!of && dhg_parse_long(&secs, v, 0, 30) == 0) /* the HTTP-date form is ignored */
+			r->retry_after_ms = secs * 1000;
+	} else if (n > 17 && strncasecmp(ptr, "WWW-Authenticate:", 17) == 0 && r->nwww < MAX_CHALLENGES) {
 		header_value(r->www[r->nwww], sizeof(r->www[0]), ptr + 17, n - 17, &r->header_overflow);
 		r->nwww++;
 	}
@@ -471,7 +480,10 @@ static int request(client *c, resp *r, const char *method, const char *url, stru
 			DHG_LOG_WARN("oci: retrying request", "registry", c->host, "request", what, "status", st, "error",
 				     cc != CURLE_OK ? curl_easy_strerror(cc) : "");
 		}
-		sleep_ms(backoff(c, attempt));
+		{
+			long d = backoff(c, attempt);
+			sleep_ms(cc == CURLE_OK && r->retry_after_ms > d ? r->retry_after_ms : d);
+		}
 		attempt++;
 	}
 }
@@ -514,6 +526,20 @@ static int with_digest(char **out, const char *loc, const char *digest)
 	return *out ? 0 : DHG_ENOMEM;
 }
 
+/* Best effort: tell the registry we abandon an upload session (DELETE <location>). */
+static void cancel_upload(client *c, const char *loc)
+{
+	resp r;
+	CURLcode cc;
+	dhg_error saved = *dhg_error_last(); /* keep the caller's error */
+	memset(&r, 0, sizeof(r));
+	r.body.max = MAX_BODY;
+	(void)perform(c, &r, "DELETE", loc, NULL, NULL, 0,
+		      dhg_str_has_prefix(loc, c->base) && loc[strlen(c->base)] == '/', &cc);
+	dhg_buf_dispose(&r.body);
+	dhg_error_restore(&saved);
+}
+
 /* One upload session: POST, then monolithic PUT (or PATCH chunks + PUT). *retry_session is set
  * when the session was lost (404) or the registry refuses monolithic uploads (*chunked set). */
 static int upload_session(client *c, resp *r, const char *digest, const unsigned char *data, size_t len,
@@ -554,6 +580,7 @@ static int upload_session(client *c, resp *r, const char *digest, const unsigned
 			*chunked = 1;
 			*retry_session = 1;
 			error = status_error(c, "PUT", put, r);
+			cancel_upload(c, loc);
 			goto done;
 		}
 		error = status_error(c, "PUT", put, r);
