@@ -62,6 +62,36 @@ for c in "${cases[@]}"; do
 		fi
 	done
 done
+# The harness must see a real change made through Helm: set the first `replicas` value of
+# the web-app chart to 7 and expect the comparator to report exactly that field.
+wa="$T/fx-web-app/chart"
+if [ -d "$wa" ]; then
+	key=$($PY - "$wa/values.yaml" <<'PY'
+import sys, yaml
+def walk(v, path):
+    if isinstance(v, dict):
+        for k in sorted(v):
+            if k == "replicas" and type(v[k]) is int:
+                return path + [k]
+            r = walk(v[k], path + [k])
+            if r:
+                return r
+    return None
+p = walk(yaml.safe_load(open(sys.argv[1])), [])
+print(".".join(p) if p else "")
+PY
+)
+	[ -n "$key" ] || fail "web-app values.yaml has no replicas value"
+	$HELM4 template rel "$wa" --include-crds --namespace shop --set "$key=7" >"$T/mutated.yaml" || fail "helm --set $key=7"
+	if $FIDELITY --input "$ROOT/tests/fixtures/web-app/input" --rendered "$T/mutated.yaml" --namespace shop \
+		--case mutated >"$T/mutated.log"; then
+		fail "comparator accepted a chart rendered with --set $key=7"
+	fi
+	grep -qE 'spec\.replicas: int [0-9]+ != int 7$' "$T/mutated.log" || fail "unexpected report: $(cat "$T/mutated.log")"
+	[ "$(grep -c '^  ' "$T/mutated.log")" -eq 1 ] || fail "--set $key=7 changed more than one field: $(cat "$T/mutated.log")"
+	ok "comparator reports the one field changed with --set $key=7"
+fi
+
 echo "fidelity: $passed case/helm pairs identical, ${#failed[@]} failures"
 [ ${#failed[@]} -eq 0 ] || fail "fidelity failures: ${failed[*]}"
 ok "fidelity: every case reproduced by helm 3 and helm 4"
