@@ -303,7 +303,7 @@ class Res:
 
     def __init__(self, group, versions, kind, plural, namespaced=True, short=(), cats=(),
                  status=False, scale=False, generation=False, singular=None, crd=None,
-                 columns=None, scale_paths=None):
+                 columns=None, scale_paths=None, view_of=None):
         self.group, self.versions, self.kind, self.plural = group, list(versions), kind, plural
         self.namespaced, self.short, self.cats = namespaced, list(short), list(cats)
         self.status, self.scale, self.generation = status, scale, generation
@@ -313,6 +313,7 @@ class Res:
         self.scale_paths = scale_paths or {"spec": ".spec.replicas", "status": ".status.replicas",
                                            "selector": None}
         self.key = (group, plural)
+        self.view_of = view_of              # (group, plural) of the resource that stores the objects
 
     def api_version(self, version=None):
         v = version or self.versions[0]
@@ -357,7 +358,7 @@ def builtin_resources():
         R("rbac.authorization.k8s.io", ["v1"], "ClusterRoleBinding", "clusterrolebindings",
           namespaced=False),
         R("coordination.k8s.io", ["v1"], "Lease", "leases"),
-        R("events.k8s.io", ["v1"], "Event", "events"),
+        R("events.k8s.io", ["v1"], "Event", "events", view_of=("", "events")),
         R("apiextensions.k8s.io", ["v1"], "CustomResourceDefinition", "customresourcedefinitions",
           namespaced=False, short=["crd", "crds"], cats=["api-extensions"], status=True,
           generation=True),
@@ -1140,7 +1141,7 @@ class Api:
                 raise err_invalid(r, name, "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")
             return self._finish_write(r, version, old, clone(body), sub, params)
 
-    def patch(self, r, version, ns, name, ctype, body, params, sub=None):
+    def patch(self, r, version, ns, name, ctype, body, params, sub=None, view=None):
         with self.s.cond:
             ctype = (ctype or "").split(";")[0].strip().lower()
             if ctype == "application/apply-patch+yaml":
@@ -1149,7 +1150,7 @@ class Api:
             if ctype == "application/strategic-merge-patch+json" and r.crd:
                 raise ApiError(415, "UnsupportedMediaType", "strategic merge patch is not supported for %s" % qualified(r))
             old = self._get(r, ns, name)
-            cur = self._scale_obj(r, old) if sub == "scale" else clone(old)
+            cur = self._scale_obj(r, old) if sub == "scale" else (view[0](clone(old)) if view else clone(old))
             try:
                 if ctype == "application/merge-patch+json":
                     if not isinstance(patch, dict):
@@ -1169,6 +1170,8 @@ class Api:
                 raise ApiError(422, "Invalid", str(e)) if ctype == "application/json-patch+json" else err_bad(str(e))
             if not isinstance(new, dict):
                 raise err_bad("patch did not produce a JSON object")
+            if view:
+                new = view[1](new)
             new_rv = (new.get("metadata") or {}).get("resourceVersion")
             if new_rv and new_rv != cur["metadata"].get("resourceVersion"):
                 raise err_conflict(r, name)
@@ -1639,6 +1642,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise NOT_FOUND_PATH
         accept = self.headers.get("Accept") or ""
         as_table = "as=table" in accept.lower().replace(" ", "")
+        if r.view_of:
+            return self.resource_view(method, r, version, ns, name, sub, params, body, ctype, watch, as_table)
         if name is None:
             if method == "GET":
                 if watch:
@@ -1689,6 +1694,74 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json(200, out_obj(r, version, obj))
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
+    def resource_view(self, method, view, version, ns, name, sub, params, body, ctype, watch, as_table):
+        """events.k8s.io/v1 Events: the same objects as core/v1 Events, converted both ways
+        (as the real API server does)."""
+        api = self.server.api
+        core = self.server.store.res[view.view_of]
+        if sub:
+            raise NOT_FOUND_PATH
+        params = dict(params)
+        if params.get("fieldSelector"):
+            params["fieldSelector"] = event_fields_to_core(params["fieldSelector"])
+        conv = (event_to_view, event_to_core)
+        if name is not None and method == "GET" and watch:
+            params["fieldSelector"] = "metadata.name=%s" % name
+        if (name is None or watch) and method == "GET":
+            if watch:
+                return self.watch(core, "v1", ns, params, as_table, view=(view, version, conv[0]))
+            items, md = api.list(core, ns, params)
+            if as_table:
+                return self.send_json(200, self.table(core, "v1", items, md, params))
+            its = []
+            for o in items:
+                v = conv[0](o)
+                v.pop("kind", None)
+                v.pop("apiVersion", None)
+                its.append(v)
+            return self.send_json(200, {"kind": "EventList", "apiVersion": view.api_version(version),
+                                        "metadata": md, "items": its})
+        if name is None and method == "POST":
+            b = parse_json(body)
+            if not isinstance(b, dict):
+                raise err_bad("the body of the request must be a JSON object")
+            self.server.api._check_type(view, version, b)
+            return self.send_json(201, conv[0](api.create(core, "v1", ns, conv[1](b), params)))
+        if name is None and method == "DELETE":
+            items = api.delete_collection(core, ns, params, body)
+            return self.send_json(200, {"kind": "EventList", "apiVersion": view.api_version(version),
+                                        "metadata": {"resourceVersion": str(self.server.store.rv)},
+                                        "items": [conv[0](o) for o in items]})
+        if name is None:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        if method == "GET":
+            return self.send_json(200, conv[0](api.get(core, ns, name)))
+        if method == "PUT":
+            b = parse_json(body)
+            if not isinstance(b, dict):
+                raise err_bad("the body of the request must be a JSON object")
+            self.server.api._check_type(view, version, b)
+            return self.send_json(200, conv[0](api.update(core, "v1", ns, name, conv[1](b), params)))
+        if method == "PATCH":
+            if (ctype or "").startswith("application/apply-patch"):
+                b = parse_json(body, allow_yaml=True)
+                if not isinstance(b, dict):
+                    raise err_bad("apply patch must be an object")
+                body = dumps(conv[1](b)).encode()
+            res = api.patch(core, "v1", ns, name, ctype, body, params, view=conv)
+            code = 200
+            if isinstance(res, tuple):
+                res, code = res
+            return self.send_json(code, conv[0](res))
+        if method == "DELETE":
+            obj = api.delete(core, ns, name, params, body)
+            if api.get_or_none(core, ns, name) is None and params.get("dryRun") != "All":
+                return self.send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                                            "details": {"name": name, "group": view.group, "kind": view.plural,
+                                                        "uid": obj["metadata"].get("uid")}})
+            return self.send_json(200, conv[0](obj))
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
     def list_body(self, r, version, items, md):
         if r.crd:
             its = [out_obj(r, version, o) for o in items]
@@ -1704,7 +1777,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "columnDefinitions": defs, "rows": rows}
 
     # watch -----------------------------------------------------------------
-    def watch(self, r, version, ns, params, as_table):
+    def watch(self, r, version, ns, params, as_table, view=None):
         srv, st = self.server, self.server.store
         ls = parse_label_selector(params.get("labelSelector", ""))
         fs = parse_field_selector(params.get("fieldSelector", ""))
@@ -1768,6 +1841,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         sent_cols[0] = True
                     else:
                         obj["columnDefinitions"] = None
+                elif view:
+                    obj = view[2](o)
                 else:
                     obj = out_obj(r, version, o)
                 data = (dumps({"type": etype, "object": obj}) + "\n").encode()
@@ -1781,7 +1856,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 emit("ADDED", o)
             last_bm = time.monotonic()
             if bookmarks and (initial_events or rvp in ("", "0")):
-                bm = {"kind": r.kind, "apiVersion": r.api_version(version),
+                bm = {"kind": r.kind, "apiVersion": view[0].api_version(view[1]) if view else r.api_version(version),
                       "metadata": {"resourceVersion": str(cursor)}}
                 if initial_events:
                     bm["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
@@ -1823,7 +1898,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if etype:
                         emit(etype, ev.obj)
                 if bookmarks and time.monotonic() - last_bm >= interval:
-                    emit("BOOKMARK", {"kind": r.kind, "apiVersion": r.api_version(version),
+                    emit("BOOKMARK", {"kind": r.kind, "apiVersion": view[0].api_version(view[1]) if view else r.api_version(version),
                                       "metadata": {"resourceVersion": str(cursor)}})
                     last_bm = time.monotonic()
                 if not evs and self.client_gone():
@@ -1926,6 +2001,43 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     ctl.total = ctl.faults_served = ctl.watches_total = 0
             return self.send_json(200, {"reset": True})
         return self.send_json(404, {"error": "unknown control endpoint %s" % what})
+
+
+EVENT_RENAMES = [("regarding", "involvedObject"), ("note", "message"), ("reportingController", "reportingComponent"),
+                 ("deprecatedSource", "source"), ("deprecatedFirstTimestamp", "firstTimestamp"),
+                 ("deprecatedLastTimestamp", "lastTimestamp"), ("deprecatedCount", "count")]
+EVENT_SAME = ("metadata", "eventTime", "series", "reportingInstance", "action", "reason", "type", "related")
+
+
+def event_to_view(o):
+    """core/v1 Event -> events.k8s.io/v1 Event."""
+    v = {"kind": "Event", "apiVersion": "events.k8s.io/v1"}
+    for k in EVENT_SAME:
+        if k in o:
+            v[k] = o[k]
+    v.setdefault("eventTime", None)
+    for vk, ck in EVENT_RENAMES:
+        if ck in o:
+            v[vk] = o[ck]
+    return v
+
+
+def event_to_core(v):
+    """events.k8s.io/v1 Event -> core/v1 Event."""
+    o = {"kind": "Event", "apiVersion": "v1"}
+    for k in EVENT_SAME:
+        if k in v and v[k] is not None:
+            o[k] = v[k]
+    for vk, ck in EVENT_RENAMES:
+        if vk in v:
+            o[ck] = v[vk]
+    return o
+
+
+def event_fields_to_core(sel):
+    for vk, ck in EVENT_RENAMES:
+        sel = re.sub(r"(^|,)\s*%s(?=[.=!])" % vk, lambda m, ck=ck: m.group(1) + ck, sel)
+    return sel
 
 
 def out_obj(r, version, obj):

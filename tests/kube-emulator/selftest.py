@@ -529,6 +529,36 @@ def t_crd(e):
     check("crd: deleting the CRD removes its resources", st == 404 and st2 == 404, (st, st2))
 
 
+def t_events(e):
+    EV = "/apis/events.k8s.io/v1/namespaces/default/events"
+    CE = "/api/v1/namespaces/default/events"
+    _, lst, _ = e.req("GET", CE)
+    rv = lst["metadata"]["resourceVersion"]
+    st, js, _ = e.req("POST", EV, {"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e1"},
+                                   "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "dhg",
+                                   "reportingInstance": "dhg-0", "action": "Generate", "reason": "Generated",
+                                   "type": "Normal", "note": "chart written",
+                                   "regarding": {"kind": "HelmChart", "name": "x", "namespace": "default"}})
+    check("events.k8s.io: create answers the events.k8s.io form", st == 201 and js["note"] == "chart written"
+          and js["apiVersion"] == "events.k8s.io/v1", js)
+    st, core, _ = e.req("GET", CE + "/e1")
+    check("events.k8s.io: same object through core/v1 (message, involvedObject, reportingComponent)",
+          st == 200 and core["message"] == "chart written" and core["involvedObject"]["name"] == "x"
+          and core["reportingComponent"] == "dhg", core)
+    e.req("POST", CE, {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e2"}, "message": "core made",
+                       "reason": "R", "type": "Warning", "involvedObject": {"kind": "Pod", "name": "p"}, "count": 2})
+    st, lst2, _ = e.req("GET", EV + "?fieldSelector=regarding.name%3Dp")
+    check("events.k8s.io: core event listed with field selector on regarding.name",
+          [(i["metadata"]["name"], i["note"], i["deprecatedCount"]) for i in lst2["items"]] == [("e2", "core made", 2)], lst2)
+    st, js, _ = e.req("PATCH", EV + "/e2", {"note": "patched"}, ctype="application/merge-patch+json")
+    st2, core2, _ = e.req("GET", CE + "/e2")
+    check("events.k8s.io: merge patch in the new form changes the core message", js["note"] == "patched"
+          and core2["message"] == "patched", (js, core2))
+    st, evs = e.watch(EV + "?watch=1&timeoutSeconds=1&resourceVersion=" + rv)
+    check("events.k8s.io: watch delivers converted events", [(x["type"], x["object"]["apiVersion"]) for x in evs]
+          == [("ADDED", "events.k8s.io/v1")] * 2 + [("MODIFIED", "events.k8s.io/v1")], evs)
+
+
 def t_load(tmp, n):
     path = os.path.join(tmp, "load.jsonl")
     with open(path, "w") as f:
@@ -581,6 +611,7 @@ def main():
             t_list(e)
             t_watch(e)
             t_crd(e)
+            t_events(e)
         finally:
             e.stop()
         t_history(tmp)
