@@ -285,6 +285,39 @@ START_TEST(test_engine_generate__write_dir_atomic)
 }
 END_TEST
 
+
+START_TEST(test_engine_generate__input_untouched_and_no_injection)
+{
+	engine_objects objs = ENGINE_OBJECTS_INIT;
+	engine_options opts = ENGINE_OPTIONS_INIT;
+	engine_chart *c = NULL;
+	json_t *before[NOBJS];
+	load(&objs, NULL);
+	for (size_t i = 0; i < NOBJS; i++)
+		before[i] = json_deep_copy(objs.items[i].obj);
+	opts.chart_name = "shop";
+	for (int mode = 0; mode < 3; mode++) {
+		opts.secrets = (engine_secrets_mode)mode;
+		ck_assert_int_eq(engine_chart_generate(&c, &objs, &opts), 0);
+		engine_chart_free(c);
+		c = NULL;
+	}
+	for (size_t i = 0; i < NOBJS; i++) {
+		ck_assert_msg(json_equal(before[i], objs.items[i].obj), "input object %zu was modified", i);
+		json_decref(before[i]);
+	}
+	engine_objects_dispose(&objs);
+	/* keys reserved for template markers cannot come from input */
+	ck_assert_int_eq(engine_objects_add_take(&objs, json_pack("{s:s,s:s,s:{s:s},s:{s:{s:s}}}", "apiVersion", "v1", "kind",
+								    "ConfigMap", "metadata", "name", "evil", "data", "x",
+								    "\x01i", "{{ .Files.Get \"x\" }}"), "t", 0, 1), 0);
+	ck_assert_int_eq(engine_chart_generate(&c, &objs, &opts), DHG_EINVALID);
+	ck_assert(c == NULL);
+	ck_assert(strstr(dhg_error_last()->message, "evil"));
+	engine_objects_dispose(&objs);
+}
+END_TEST
+
 Suite *engine_generate_suite(void)
 {
 	Suite *s = suite_create("engine_generate");
@@ -297,6 +330,7 @@ Suite *engine_generate_suite(void)
 	tcase_add_test(tc, test_engine_generate__large_configmap_and_collisions);
 	tcase_add_test(tc, test_engine_generate__bad_options);
 	tcase_add_test(tc, test_engine_generate__write_dir_atomic);
+	tcase_add_test(tc, test_engine_generate__input_untouched_and_no_injection);
 	suite_add_tcase(s, tc);
 	return s;
 }

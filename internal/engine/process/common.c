@@ -270,7 +270,7 @@ int engine_process__param_scalar(engine_process__ctx *ctx, engine_process__item 
 
 	if (!v || json_is_object(v) || json_is_array(v) || !engine_process__values_safe(v))
 		return 0;
-	if ((err = engine_process__vset(ctx, it, json_deep_copy(v), comment, path)) < 0)
+	if ((err = engine_process__vset(ctx, it, json_incref(v), comment, path)) < 0)
 		return err;
 	if ((err = dhg_buf_puts(&b, "{{ ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
 	    (err = dhg_buf_puts(&b, " | toJson }}")) < 0)
@@ -290,7 +290,7 @@ int engine_process__param_block(engine_process__ctx *ctx, engine_process__item *
 
 	if (!(json_is_object(v) || json_is_array(v)) || !engine_process__values_safe(v))
 		return 0;
-	if ((err = engine_process__vset(ctx, it, json_deep_copy(v), comment, path)) < 0)
+	if ((err = engine_process__vset(ctx, it, json_incref(v), comment, path)) < 0)
 		return err;
 	if ((err = dhg_buf_puts(&b, "{{- toYaml ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
 	    (err = dhg_buf_puts(&b, " | nindent \x02 }}")) < 0)
@@ -375,14 +375,72 @@ static int add_labels(engine_process__ctx *ctx, json_t *meta)
 	return 0;
 }
 
+/* Copies the containers of v (objects, arrays) and shares its scalars, which nothing
+ * modifies in place. Keys starting with '\x01' are refused: the emitter reserves them for
+ * template markers, so input can never inject template text. NULL on error (set). */
+static json_t *tree_copy(const json_t *v, int depth)
+{
+	json_t *c, *x;
+	const char *k;
+	size_t i;
+
+	if (depth > 200) {
+		dhg_error_set(DHG_EINVALID, "object nested deeper than 200 levels");
+		return NULL;
+	}
+	if (json_is_object(v)) {
+		if (!(c = json_object()))
+			goto oom;
+		json_object_foreach((json_t *)v, k, x)
+		{
+			json_t *y;
+			if (k[0] == '\x01') {
+				json_decref(c);
+				dhg_error_set(DHG_EINVALID, "a key starts with the control character U+0001, which is not supported");
+				return NULL;
+			}
+			if (!(y = tree_copy(x, depth + 1))) {
+				json_decref(c);
+				return NULL;
+			}
+			if (json_object_set_new_nocheck(c, k, y) < 0) {
+				json_decref(c);
+				goto oom;
+			}
+		}
+		return c;
+	}
+	if (json_is_array(v)) {
+		if (!(c = json_array()))
+			goto oom;
+		json_array_foreach(v, i, x)
+		{
+			json_t *y = tree_copy(x, depth + 1);
+			if (!y) {
+				json_decref(c);
+				return NULL;
+			}
+			if (json_array_append_new(c, y) < 0) {
+				json_decref(c);
+				goto oom;
+			}
+		}
+		return c;
+	}
+	return json_incref((json_t *)v);
+oom:
+	dhg_error_set(DHG_ENOMEM, "out of memory");
+	return NULL;
+}
+
 int engine_process__item_run(engine_process__ctx *ctx, engine_process__item *it)
 {
 	json_t *meta;
 	int err = 0;
 	const char *k = it->kind;
 
-	if (!(it->tree = json_deep_copy(it->obj)))
-		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	if (!(it->tree = tree_copy(it->obj, 0)))
+		return dhg_error_last()->code ? dhg_error_last()->code : DHG_ENOMEM;
 	if (it->is_crd)
 		return 0;
 	if (!strcmp(k, "Deployment") || !strcmp(k, "StatefulSet") || !strcmp(k, "DaemonSet") ||
