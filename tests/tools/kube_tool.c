@@ -6,7 +6,7 @@
  *     list   GVR NS [--limit N] [--selector S]   print {"resourceVersion","count","names":[...]}
  *     create GVR NS JSON | update GVR NS JSON | patch GVR NS NAME TYPE JSON [--manager M --force]
  *     delete GVR NS NAME | status GVR NS NAME | patch-status GVR NS NAME JSON
- *     discover APIVERSION KIND          print {"resource","namespaced","hasStatus"}
+ *     discover APIVERSION KIND [--wait-ms N]   print {"resource","namespaced","hasStatus"}
  *     informer GVR NS --events F --cache F --stop-file F [--selector S] [--watch-timeout S]
  *              [--synced-file F] [--resync-ms N]
  *         runs an informer until the stop file exists; events as JSON lines
@@ -243,8 +243,30 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (strcmp(cmd, "discover") == 0) {
+		/* discover APIVERSION KIND [--wait-ms N]: with --wait-ms, keeps looking up (one
+		 * discovery cache, refreshed on misses at most every 200 ms) until found, printing
+		 * {"miss":N} for each miss first */
 		kube_resource_info info;
-		if ((rc = kube_discovery_new(&d, c, 0)) < 0 || (rc = kube_discovery_lookup_kind(&info, d, av[0], rest > 1 ? av[1] : "")) < 0) {
+		const char *wait = argval(rest, av, "--wait-ms");
+		long wait_ms = wait ? strtol(wait, NULL, 10) : 0;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if ((rc = kube_discovery_new(&d, c, wait ? 200 : 0)) < 0) {
+			rc = fail_err(rc);
+			goto done;
+		}
+		for (int miss = 1;; miss++) {
+			rc = kube_discovery_lookup_kind(&info, d, av[0], rest > 1 ? av[1] : "");
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			long el = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+			if (rc != DHG_ENOTFOUND || el >= wait_ms)
+				break;
+			printf("{\"miss\":%d}\n", miss);
+			fflush(stdout);
+			struct timespec ts = { 0, 100 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		if (rc < 0) {
 			rc = fail_err(rc);
 			goto done;
 		}

@@ -308,6 +308,51 @@ START_TEST(test_kube_informer__http_410_and_duplicates)
 }
 END_TEST
 
+static atomic_int resyncs;
+static void on_resync(json_t *o, void *p)
+{
+	(void)p;
+	if (strcmp(kube_object_name(o), "r") == 0)
+		atomic_fetch_add(&resyncs, 1);
+}
+
+START_TEST(test_kube_informer__resync)
+{
+	static const step steps[] = {
+		{ "limit=", 200, LIST("1", "", CM("r", "1", "{}")), false },
+		{ "resourceVersion=1", 200, "", true },
+	};
+	fake f;
+	fake_start(&f, steps, sizeof(steps) / sizeof(steps[0]));
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+	kube_config *cfg = NULL;
+	kube_client *c = NULL;
+	kube_informer *inf = NULL;
+	ck_assert_int_eq(kube_config_new_simple(&cfg, url, NULL, NULL, false), 0);
+	ck_assert_int_eq(kube_client_new(&c, cfg, NULL), 0);
+	kube_informer_options io = KUBE_INFORMER_OPTIONS_INIT;
+	io.gvr = (kube_gvr){ "", "v1", "configmaps" };
+	io.resync_ms = 40;
+	io.handlers.on_resync = on_resync;
+	atomic_store(&resyncs, 0);
+	ck_assert_int_eq(kube_informer_new(&inf, c, &io), 0);
+	ck_assert_int_eq(kube_informer_start(inf), 0);
+	ck_assert_int_eq(kube_informer_wait_for_sync(inf, 5000), 0);
+	usleep(300000);
+	kube_informer_stop(inf);
+	int n = atomic_load(&resyncs);
+	ck_assert_msg(n >= 3 && n <= 9, "%d resyncs in ~300 ms at 40 ms", n);
+	usleep(100000);
+	ck_assert_int_eq(atomic_load(&resyncs), n); /* none after stop */
+	ck_assert_str_eq(f.mismatch, "");
+	kube_informer_free(inf);
+	kube_client_free(c);
+	kube_config_free(cfg);
+	fake_stop(&f);
+}
+END_TEST
+
 Suite *kube_informer_suite(void)
 {
 	Suite *s = suite_create("kube_informer");
@@ -315,6 +360,7 @@ Suite *kube_informer_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_kube_informer__watch_resume_gone_event_relist_diff);
 	tcase_add_test(tc, test_kube_informer__http_410_and_duplicates);
+	tcase_add_test(tc, test_kube_informer__resync);
 	suite_add_tcase(s, tc);
 	return s;
 }
