@@ -76,6 +76,13 @@ n=$(find "$T/chart0" -type f | wc -l)
 [ "$n" -gt 60 ] || fail "only $n files in the chart"
 ok "same digest $d0 and identical $n files for directory, shuffled tree, re-split files and stdin"
 
+# ... and it is content-sensitive: one changed value gives another digest.
+sed 's/LOG_LEVEL: info/LOG_LEVEL: debug/' "$T/all.yaml" >"$T/changed.yaml"
+cmp -s "$T/all.yaml" "$T/changed.yaml" && fail "test input has no LOG_LEVEL: info to change"
+dX=$(gen "$T/chartX" -f "$T/changed.yaml")
+[ -n "$dX" ] && [ "$dX" != "$d0" ] || fail "a changed value kept the digest $d0"
+ok "one changed value changes the digest ($dX)"
+
 # The printed digest is the documented one, over the files actually written.
 calc=$($PY - "$T/chart0" <<'PY'
 import hashlib, os, struct, sys
