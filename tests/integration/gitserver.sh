@@ -56,7 +56,9 @@ gitsrv_http_start() {
 	GIT_HTTP_PASSWORD=s3cret-$RANDOM$RANDOM
 	htpasswd -bcB "$d/htpasswd" "$GIT_HTTP_USER" "$GIT_HTTP_PASSWORD" >/dev/null 2>&1 \
 		|| fail "htpasswd failed"
-	fcgiwrap -c 4 -s "unix:$d/fcgiwrap.sock" >"$d/fcgiwrap.log" 2>&1 &
+	# One fcgiwrap process (no preforked workers, which can outlive a killed parent): requests
+	# are served one at a time, each by a git http-backend child that fcgiwrap reaps.
+	fcgiwrap -c 1 -s "unix:$d/fcgiwrap.sock" >"$d/fcgiwrap.log" 2>&1 &
 	GITSRV_FCGI_PID=$!
 	PIDS+=($!)
 	local user_line=""
@@ -128,11 +130,7 @@ gitsrv__make_ca() {
 gitsrv_http_idle() {
 	local i w
 	for i in $(seq 1 200); do
-		local busy=0
-		for w in $(ps -o pid= --ppid "$GITSRV_FCGI_PID" 2>/dev/null); do
-			[ -n "$(ps -o pid= --ppid "$w" 2>/dev/null)" ] && busy=1
-		done
-		[ $busy = 0 ] && return 0
+		[ -z "$(ps -o pid= --ppid "$GITSRV_FCGI_PID" 2>/dev/null)" ] && return 0
 		sleep 0.05
 	done
 	return 1
