@@ -230,7 +230,8 @@ spec:
         - {name: a, image: "i:1", resources: {limits: {cpu: 0.5, memory: 1.5e3}, requests: {cpu: .25}}}
         - {name: b, image: "i:1", resources: {limits: {cpu: 1.0}}}
         - {name: c, image: "i:1", resources: {limits: {cpu: 0.1234567890123456789}}}
-        - {name: d, image: "i:1", resources: {limits: {cpu: 2.5e-3, x: -0.75, y: 0.000001, z: 1.5e-7}}}
+        - {name: d, image: "i:1", resources: {limits: {cpu: 2.5e-3, x: -0.75, w: 1234567.5}}}
+        - {name: f, image: "i:1", resources: {limits: {y: 0.000001, z: 1.5e-7}}}
         - {name: e, image: "i:1", resources: {limits: {cpu: 0x1F, memory: 0o17, m: 0644, big: 123456789012345678901234567890}}}
 EOF
 $DHG generate -f "$T/tricky.json" -f "$T/numbers.yaml" -o "$T/tricky" --chart-name tricky --secrets include >/dev/null ||

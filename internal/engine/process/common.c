@@ -175,7 +175,9 @@ done:
 
 /* An exact-text number survives Helm's float64 values when it is a plain decimal float that
  * is not integral (Go would print an integral float64 as an integer) and has at most 15
- * significant digits (so the shortest float64 text reads back as the same value). */
+ * significant digits (so the shortest float64 text reads back as the same value), and is
+ * at least 1e-4 in magnitude (Go prints smaller ones as 1e-05, which YAML 1.1 reads as a
+ * string). */
 static int number_roundtrips(const char *t)
 {
 	const char *p = t;
@@ -210,7 +212,7 @@ static int number_roundtrips(const char *t)
 				return 0;
 	}
 	d = strtod(t, &end);
-	if (!end || *end || !isfinite(d) || d == (double)(long long)d || fabs(d) >= 1e15 || fabs(d) < 1e-300)
+	if (!end || *end || !isfinite(d) || d == (double)(long long)d || fabs(d) >= 1e15 || fabs(d) < 1e-4)
 		return 0;
 	return 1;
 }
