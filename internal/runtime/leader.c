@@ -30,6 +30,7 @@ struct rt_leader {
 	/* what we last saw of someone else's lease */
 	char observed[512];
 	long long observed_at;
+	long long expires_at; /* monotonic ms when the other holder's lease expires (0: none) */
 };
 
 int rt_leader_new(rt_leader **out, const rt_lease_ops *ops, const rt_leader_options *o)
@@ -145,6 +146,7 @@ static int try_acquire_or_renew(rt_leader *l)
 			l->observed_at = rt_now_ms();
 		}
 		if (rt_now_ms() - l->observed_at < dur) {
+			l->expires_at = l->observed_at + dur; /* try again right then */
 			result = 0; /* held by someone else, not expired */
 			goto done;
 		}
@@ -240,6 +242,12 @@ static void *run(void *arg)
 		}
 		/* Leader renews every retry period; a follower retries every retry period too. */
 		wait_ms = l->retry_ms;
+		if (!atomic_load(&l->leading) && l->expires_at) {
+			long long until = l->expires_at - rt_now_ms() + 5;
+			if (until < wait_ms)
+				wait_ms = until < 10 ? 10 : until;
+			l->expires_at = 0;
+		}
 		pthread_mutex_lock(&l->mu);
 		if (!l->stopping) {
 			long long at = rt_now_ms() + wait_ms;
