@@ -23,6 +23,11 @@ int engine_run_paths(engine_chart **out, const char *const *paths, size_t npaths
 			goto done;
 	if ((err = engine_normalize(&objs, &warn)) < 0)
 		goto done;
+	if (objs.len == 0) {
+		err = dhg_error_set(DHG_EINVALID, "no Kubernetes objects found in %s%s", paths[0],
+				    npaths > 1 ? " and the other inputs" : "");
+		goto done;
+	}
 	if ((err = engine_chart_generate(&c, &objs, opts)) < 0)
 		goto done;
 	/* normalize's warnings first, then the generator's */

@@ -83,6 +83,10 @@ expect_rc 2 -f "$T/in" -o "$T/x" --chart-name shop --secrets maybe
 [ ! -e "$T/x" ] || fail "a usage error wrote something"
 expect_rc 1 -f "$T/does-not-exist.yaml" -o "$T/x" --chart-name shop
 [ ! -e "$T/x" ] || fail "a failed run wrote something"
+mkdir -p "$T/empty"
+expect_rc 1 -f "$T/empty" -o "$T/x" --chart-name shop
+grep -q "no Kubernetes objects" "$T/err.txt" || fail "empty input: unclear error: $(cat "$T/err.txt")"
+[ ! -e "$T/x" ] || fail "an empty input wrote something"
 expect_rc 0 -f "$T/in" --dry-run --chart-name shop
 grep -q "^# Source: templates/web-deployment.yaml$" "$T/out.txt" || fail "--dry-run lacks a Source header"
 grep -q "^# Source: values.yaml$" "$T/out.txt" || fail "--dry-run lacks values.yaml"
