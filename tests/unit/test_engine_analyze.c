@@ -358,6 +358,38 @@ START_TEST(test_engine_analyze__hpa_and_crd)
 }
 END_TEST
 
+/* Fields of unexpected shapes are ignored, never dereferenced blindly. */
+START_TEST(test_engine_analyze__odd_shapes)
+{
+	engine_objects objs = ENGINE_OBJECTS_INIT;
+	json_t *j;
+
+	add(&objs, "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'odd','namespace':'o'},"
+		   "'spec':{'replicas':'3','template':{'metadata':{'labels':['x']},'spec':{'containers':[7,{'name':1,'image':5,"
+		   "'env':{'a':1},'envFrom':[1,{'configMapRef':'x'}],'securityContext':[]},{'image':'a:latest'}],"
+		   "'volumes':[1,{'configMap':[]},{'projected':{'sources':7}}],'imagePullSecrets':'x','serviceAccountName':3}}}}");
+	add(&objs, "{'apiVersion':'apps/v1','kind':'StatefulSet','metadata':{'name':'odd','namespace':'o'},'spec':{'template':5}}");
+	add(&objs, "{'apiVersion':'v1','kind':'Service','metadata':{'name':'odd','namespace':'o'},'spec':{'selector':['a']}}");
+	add(&objs, "{'apiVersion':'v1','kind':'Service','metadata':{'name':'odd2','namespace':'o'},'spec':7}");
+	add(&objs, "{'apiVersion':'policy/v1','kind':'PodDisruptionBudget','metadata':{'name':'odd','namespace':'o'},"
+		   "'spec':{'selector':{'matchExpressions':[1,{'key':'a'}],'matchLabels':{'a':1}}}}");
+	add(&objs, "{'apiVersion':'networking.k8s.io/v1','kind':'Ingress','metadata':{'name':'odd','namespace':'o'},"
+		   "'spec':{'rules':[1,{'http':{'paths':[1,{'backend':5}]}}],'tls':'x','defaultBackend':{'service':7}}}");
+	add(&objs, "{'apiVersion':'autoscaling/v2','kind':'HorizontalPodAutoscaler','metadata':{'name':'odd','namespace':'o'},"
+		   "'spec':{'scaleTargetRef':7,'minReplicas':'2'}}");
+	add(&objs, "{'apiVersion':'rbac.authorization.k8s.io/v1','kind':'RoleBinding','metadata':{'name':'odd','namespace':'o'},"
+		   "'roleRef':'x','subjects':[1,{'kind':'ServiceAccount'}]}");
+	add(&objs, "{'apiVersion':'apiextensions.k8s.io/v1','kind':'CustomResourceDefinition','metadata':{'name':'odd'},'spec':[]}");
+	j = analyze(&objs);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "nodes")), 9);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "edges")), 0);
+	ck_assert_int_eq(count_findings(j, "Deployment/o/odd", "image-latest", "uses the :latest tag"), 1);
+	ck_assert_int_eq(count_findings(j, "Deployment/o/odd", "no-pdb", NULL), 0); /* replicas '3' is not a number */
+	json_decref(j);
+	engine_objects_dispose(&objs);
+}
+END_TEST
+
 Suite *engine_analyze_suite(void)
 {
 	Suite *s = suite_create("engine_analyze");
@@ -368,6 +400,7 @@ Suite *engine_analyze_suite(void)
 	tcase_add_test(tc, test_engine_analyze__empty_and_invalid);
 	tcase_add_test(tc, test_engine_analyze__statefulset_service);
 	tcase_add_test(tc, test_engine_analyze__hpa_and_crd);
+	tcase_add_test(tc, test_engine_analyze__odd_shapes);
 	suite_add_tcase(s, tc);
 	return s;
 }
