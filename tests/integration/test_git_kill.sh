@@ -19,12 +19,21 @@ mkchart() {
 	for k in $(seq 1 $(( $2 % 7 + 1 ))); do printf 'kind: ConfigMap\ndata: {v: "%s-%s"}\n' "$2" "$k" >"$1/templates/cm$k-configmap.yaml"; done
 }
 
+# How long does one write take here? Kill points are drawn from [0, that].
+mkchart "$T/c" 0
+$W --url "$URL" --dir "$T/c" --name shop --version 0.1.0 "${AUTH[@]}" >/dev/null 2>&1 || fail "initial write failed"
+mkchart "$T/c" 100
+s0=$(date +%s%N)
+$W --url "$URL" --dir "$T/c" --name shop --version 0.1.100 "${AUTH[@]}" >/dev/null 2>&1 || fail "second write failed"
+span=$(( ($(date +%s%N) - s0) / 1000000 ))
+[ "$span" -ge 20 ] || span=20
+echo "one write takes ~${span} ms; kill points drawn from 0..${span} ms"
 killed=0 finished_before_kill=0 landed=0
 for i in $(seq 1 "$N"); do
 	mkchart "$T/c" "$i"
 	$W --url "$URL" --dir "$T/c" --name shop --version "0.1.$i" "${AUTH[@]}" >/dev/null 2>&1 &
 	pid=$!
-	sleep "0.$(printf '%03d' $((RANDOM % 110)))"
+	r=$((RANDOM % span)); sleep "$((r / 1000)).$(printf '%03d' $((r % 1000)))"
 	if kill -KILL "$pid" 2>/dev/null; then killed=$((killed + 1)); else finished_before_kill=$((finished_before_kill + 1)); fi
 	wait "$pid" 2>/dev/null || true
 	gitsrv_http_idle || fail "round $i: server still busy after 10 s"
