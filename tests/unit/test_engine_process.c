@@ -62,7 +62,8 @@ START_TEST(test_engine_process__images)
 		"{\"name\":\"b\",\"image\":\"nginx:1.25\"},"
 		"{\"name\":\"c\",\"image\":\"registry:5000/x/y:tag\",\"imagePullPolicy\":\"Always\"},"
 		"{\"name\":\"d\",\"image\":\"img@sha256:abc\"},"
-		"{\"name\":\"e-f\",\"image\":\"registry:5000/x@sha256:def\"}]}}",
+		"{\"name\":\"e-f\",\"image\":\"registry:5000/x@sha256:def\"},"
+		"{\"name\":\"e--f\",\"image\":\"z:9\"}]}}",
 		ENGINE_SECRETS_MASK);
 	const char *v = file(c, "values.yaml");
 	ck_assert(strstr(v, "      a:\n        # -- Image of container a: repository, tag and optional digest (Pod p)\n"
@@ -75,6 +76,8 @@ START_TEST(test_engine_process__images)
 	HAS(c, "templates/p-pod.yaml", "image: {{ include \"c.image\" .Values.p.pod.containers.a.image | toJson }}");
 	HAS(c, "templates/p-pod.yaml", "imagePullPolicy: {{ .Values.p.pod.containers.c.image.pullPolicy | toJson }}");
 	HAS(c, "templates/_helpers.tpl", "{{- define \"c.image\" -}}");
+	/* "e-f" and "e--f" share a camelCase: the later one gets a suffix */
+	HAS(c, "templates/p-pod.yaml", "image: {{ include \"c.image\" .Values.p.pod.containers.eF2.image | toJson }}");
 	/* appVersion: the most common tag (ties: smallest) */
 	HAS(c, "Chart.yaml", "appVersion: \"1.25\"");
 	engine_chart_free(c);

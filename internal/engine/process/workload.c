@@ -36,7 +36,8 @@ static void image_split(const char *img, char **repo, char **tag, char **digest)
 	*repo = dhg_strndup(img, colon ? (size_t)(colon - img) : rlen);
 }
 
-static int do_container(engine_process__ctx *ctx, engine_process__item *it, json_t *c, const char *group)
+static int do_container(engine_process__ctx *ctx, engine_process__item *it, json_t *c, const char *group,
+			json_t *used)
 {
 	const char *name = json_string_value(json_object_get(c, "name"));
 	json_t *img = json_object_get(c, "image"), *env, *e, *seen = NULL;
@@ -49,6 +50,17 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 		return 0;
 	if (!(cname = engine_process__camel(name)))
 		return DHG_ENOMEM;
+	/* two names with one camelCase ("a-b", "a--b"): the later gets its position appended */
+	for (int k = 2; json_object_get(used, cname); k++) {
+		char *alt = dhg_asprintf("%s%d", cname, k);
+		free(cname);
+		if (!(cname = alt))
+			return DHG_ENOMEM;
+	}
+	if (json_object_set_new(used, cname, json_true()) < 0) {
+		free(cname);
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	}
 	if (json_is_string(img) && !engine_number_is(img) && json_string_length(img) > 0) {
 		json_t *iv = json_object();
 		image_split(json_string_value(img), &repo, &tag, &digest);
@@ -239,7 +251,17 @@ static int do_podspec(engine_process__ctx *ctx, engine_process__item *it, json_t
 	int err;
 
 	for (int g = 0; g < 2; g++)
-		json_array_foreach(json_object_get(ps, groups[g]), i, c) if ((err = do_container(ctx, it, c, groups[g])) < 0) return err;
+	{
+		json_t *used = json_object();
+		if (!used)
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		json_array_foreach(json_object_get(ps, groups[g]), i, c) if ((err = do_container(ctx, it, c, groups[g], used)) < 0)
+		{
+			json_decref(used);
+			return err;
+		}
+		json_decref(used);
+	}
 	for (int f = 0; f < 3; f++) {
 		json_t *v = json_object_get(ps, fields[f]);
 		if (v) {
