@@ -16,7 +16,7 @@ static void usage(FILE *f)
 	      "Reads manifests and prints how the objects relate (Service -> workload by selector,\n"
 	      "workload -> ConfigMap/Secret/PVC/ServiceAccount, Ingress -> Service, HPA/PDB -> workload,\n"
 	      "RoleBinding -> Role/ServiceAccount, StatefulSet -> headless Service, NetworkPolicy -> workload,\n"
-	      "custom resource -> its CustomResourceDefinition)\n"
+	      "ServiceAccount -> pull Secrets, custom resource -> its CustomResourceDefinition)\n"
 	      "and findings grouped by severity (high, medium, low): privileged containers, privilege\n"
 	      "escalation, root user, :latest or untagged images, missing references, Services or PDBs\n"
 	      "selecting nothing, replicas > 1 without a PodDisruptionBudget, no resources, no probes.\n"

@@ -135,6 +135,25 @@ PY
 grep -q "extensions/v1beta1" "$T/more.err" || fail "no migration warning on stderr"
 ok "statefulset, RBAC and migrated deprecated APIs"
 
+# --- generic kinds, a kind: List, ServiceAccount pull secrets ------------------------------
+$DHG analyze -f "$FX/misc-kinds/input" --format json >"$T/misc.json" || fail "analyze misc-kinds"
+$PY - "$T/misc.json" <<'PY' || fail "misc-kinds relationships"
+import json, sys
+j = json.load(open(sys.argv[1]))
+edges = {(e["from"], e["to"], e["type"]) for e in j["edges"]}
+assert edges == {
+    ("ServiceAccount/team-a/payments", "Secret/team-a/ghcr", "uses-secret"),
+    ("Deployment/team-a/payments", "ServiceAccount/team-a/payments", "uses-serviceaccount"),
+    ("Pod/team-a/payments-debug", "ServiceAccount/team-a/payments", "uses-serviceaccount"),
+    ("Service/team-a/payments-public", "Deployment/team-a/payments", "selects"),
+}, edges
+assert len(j["nodes"]) == 10, len(j["nodes"])
+f = {(x["rule"], x["object"]) for x in j["findings"]}
+assert ("no-pdb", "Deployment/team-a/payments") in f and not any(r == "image-latest" for r, _ in f), f
+assert not any(r == "service-selects-nothing" for r, _ in f), f  # ExternalName / selector-less
+PY
+ok "generic kinds, kind: List and ServiceAccount pull secrets"
+
 # --- usage and errors ---------------------------------------------------------------------
 rc=0; $DHG analyze >/dev/null 2>&1 || rc=$?; [ $rc -eq 2 ] || fail "no -f: rc=$rc"
 rc=0; $DHG analyze -f "$FX/web-app/input" --format xml >/dev/null 2>&1 || rc=$?; [ $rc -eq 2 ] || fail "bad format: rc=$rc"

@@ -105,7 +105,8 @@ static void shop(engine_objects *objs)
 	add(objs, "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'web-tls','namespace':'shop'}}");
 	add(objs, "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'regcred','namespace':'shop'}}");
 	add(objs, "{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'name':'web-data','namespace':'shop'}}");
-	add(objs, "{'apiVersion':'v1','kind':'ServiceAccount','metadata':{'name':'web','namespace':'shop'}}");
+	add(objs, "{'apiVersion':'v1','kind':'ServiceAccount','metadata':{'name':'web','namespace':'shop'},"
+		  "'imagePullSecrets':[{'name':'regcred'}],'secrets':[{'name':'web-token-x1'}]}");
 	add(objs, "{'apiVersion':'networking.k8s.io/v1','kind':'Ingress','metadata':{'name':'web','namespace':'shop'},"
 		  "'spec':{'defaultBackend':{'service':{'name':'tier','port':{'number':80}}},'tls':[{'hosts':['a.example'],'secretName':'web-tls'},"
 		  "{'secretName':'cert-manager-made'}],'rules':[{'host':'a.example','http':{'paths':[{'path':'/','pathType':'Prefix',"
@@ -164,6 +165,9 @@ START_TEST(test_engine_analyze__relationships)
 	ck_assert(has_edge(j, "RoleBinding/shop/web-reader", "ServiceAccount/shop/web", "binds-subject"));
 	ck_assert(has_edge(j, "ClusterRoleBinding/web-nodes", "ClusterRole/web-nodes", "binds-role"));
 	ck_assert(has_edge(j, "ClusterRoleBinding/web-nodes", "ServiceAccount/shop/web", "binds-subject"));
+	ck_assert(has_edge(j, "ServiceAccount/shop/web", "Secret/shop/regcred", "uses-secret"));
+	ck_assert_int_eq(count_findings(j, "ServiceAccount/shop/web", "missing-reference", "Secret shop/web-token-x1"), 1);
+	ck_assert_str_eq(severity_of(j, "ServiceAccount/shop/web", "missing-reference"), "low");
 	ck_assert(has_edge(j, "NetworkPolicy/shop/deny", "Deployment/shop/web", "applies-to"));
 	ck_assert(has_edge(j, "NetworkPolicy/shop/deny", "Deployment/shop/api", "applies-to"));
 	ck_assert(!has_edge(j, "NetworkPolicy/shop/deny", "Deployment/other/web", "applies-to"));

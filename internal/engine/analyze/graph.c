@@ -585,6 +585,26 @@ static int binding_edges(engine_graph *g, size_t id)
 	return 0;
 }
 
+/* ServiceAccount -> its imagePullSecrets and (legacy token) secrets. */
+static int serviceaccount_edges(engine_graph *g, size_t id)
+{
+	const json_t *o = g->nodes[id].obj, *v;
+	size_t i;
+	int error;
+
+	json_array_foreach(json_object_get(o, "imagePullSecrets"), i, v) {
+		if ((error = ref(g, id, "Secret", g->nodes[id].ns, engine_graph__str(v, "name"), "uses-secret",
+				 "imagePullSecrets", 0, ENGINE_SEV_MEDIUM)) < 0)
+			return error;
+	}
+	json_array_foreach(json_object_get(o, "secrets"), i, v) {
+		if ((error = ref(g, id, "Secret", g->nodes[id].ns, engine_graph__str(v, "name"), "uses-secret", "secrets",
+				 0, ENGINE_SEV_LOW)) < 0)
+			return error;
+	}
+	return 0;
+}
+
 /* Workloads that run more than one replica (spec.replicas, or the minReplicas of an HPA
  * that scales them) and have no PodDisruptionBudget. */
 static int pdb_findings(engine_graph *g, size_t id)
@@ -691,6 +711,8 @@ static int node_edges(engine_graph *g, size_t id)
 		return netpol_edges(g, id);
 	if (strcmp(k, "RoleBinding") == 0 || strcmp(k, "ClusterRoleBinding") == 0)
 		return binding_edges(g, id);
+	if (strcmp(k, "ServiceAccount") == 0)
+		return serviceaccount_edges(g, id);
 	return 0;
 }
 
