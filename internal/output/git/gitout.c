@@ -341,8 +341,8 @@ int gitout_write(gitout_result *out, const engine_chart *chart, const gitout_opt
 	int error, fresh, opened = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (git_libgit2_init() < 0)
-		return dhg_error_set(DHG_ERROR, "git: libgit2 initialisation failed");
+	if (gitout__libgit2_init() < 0)
+		return DHG_ERROR;
 	path = opts->path && *opts->path ? dhg_strdup(opts->path)
 					 : dhg_asprintf("charts/%s", chart && chart->name[0] ? chart->name : "chart");
 	if (!path) {
@@ -377,6 +377,5 @@ done:
 		gitout__session_close(&s);
 	free(path);
 	free(message);
-	git_libgit2_shutdown();
 	return error;
 }

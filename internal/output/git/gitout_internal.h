@@ -25,6 +25,10 @@ int gitout__url_host_port(char *host, size_t hostsize, int *port, const char *ur
 int gitout__known_hosts_check(const char *known_hosts, const char *host, int port, const unsigned char *key,
 			      size_t keylen);
 
+/* Initialises libgit2 once per process (kept for the process lifetime: re-initialising it per
+ * call would reload the TLS trust store every time). Thread-safe. Returns 0 or DHG_ERROR. */
+int gitout__libgit2_init(void);
+
 /* One open clone with its lock and remote callbacks. */
 typedef struct gitout__session {
 	const char *url;

@@ -218,8 +218,8 @@ int gitsrc_fetch(gitsrc_result *out, const gitsrc_options *opts)
 		return dhg_error_set(DHG_EINVALID, "git source: commit must be a full 40-character lower-case hex id");
 	if (opts->path && *opts->path && gitout_path_validate(opts->path, "git source path") < 0)
 		return DHG_EINVALID;
-	if (git_libgit2_init() < 0)
-		return dhg_error_set(DHG_ERROR, "git: libgit2 initialisation failed");
+	if (gitout__libgit2_init() < 0)
+		return DHG_ERROR;
 	if ((error = gitout__session_open(&s, opts->url, opts->creds, opts->work_dir, opts->lock_timeout_ms)) < 0)
 		goto done;
 	opened = 1;
@@ -241,6 +241,5 @@ int gitsrc_fetch(gitsrc_result *out, const gitsrc_options *opts)
 done:
 	if (opened)
 		gitout__session_close(&s);
-	git_libgit2_shutdown();
 	return error;
 }
