@@ -740,9 +740,24 @@ int kube_client_list_each(char *rv_out, size_t rv_size, kube_client *c, const ku
 			const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
 			snprintf(rv_out, rv_size, "%s", rv ? rv : "");
 		}
+		/* items of a typed list often lack kind/apiVersion (the real API server omits them):
+		 * fill them in from the list's own, so listed and watched objects look the same */
+		const char *lkind = json_string_value(json_object_get(page, "kind"));
+		const char *lapi = json_string_value(json_object_get(page, "apiVersion"));
+		char kind[128] = "";
+		if (lkind && dhg_str_has_suffix(lkind, "List") && strlen(lkind) > 4 && strlen(lkind) - 4 < sizeof(kind)) {
+			memcpy(kind, lkind, strlen(lkind) - 4);
+			kind[strlen(lkind) - 4] = 0;
+		}
 		size_t i;
 		json_t *item;
 		json_array_foreach(items, i, item) {
+			if (json_is_object(item)) {
+				if (*kind && !json_object_get(item, "kind"))
+					json_object_set_new(item, "kind", json_string(kind));
+				if (lapi && *kind && !json_object_get(item, "apiVersion"))
+					json_object_set_new(item, "apiVersion", json_string(lapi));
+			}
 			if ((error = cb(item, payload)) != 0)
 				break;
 		}

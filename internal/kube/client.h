@@ -93,6 +93,7 @@ int kube_client_list(json_t **out, kube_client *c, const kube_gvr *gvr, const ch
                      const kube_list_options *opts);
 
 /* Page-by-page LIST: cb is called for each item (borrowed; json_incref() to keep it) in order.
+ * Items lacking kind/apiVersion get them from the list (kind "ConfigMapList" -> "ConfigMap").
  * A non-zero return from cb stops the listing and is returned. rv_out (size rv_size, may be
  * NULL) receives the list's resourceVersion. Memory stays bounded by one page. */
 typedef int (*kube_list_item_cb)(json_t *item, void *payload);

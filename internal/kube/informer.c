@@ -490,6 +490,8 @@ static int list_item(json_t *item, void *payload)
 	kube_informer *inf = lc->inf;
 	char key[KEY_MAX];
 	int error = 0;
+	if (atomic_load(&inf->stop))
+		return 1; /* stopping: abandon the list */
 	if (kube_object_key(key, sizeof(key), item) < 0)
 		return 0; /* cannot be cached; skip */
 	if (inf->opts.trim)

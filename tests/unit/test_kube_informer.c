@@ -251,6 +251,8 @@ START_TEST(test_kube_informer__watch_resume_gone_event_relist_diff)
 	json_t *o = NULL;
 	ck_assert_int_eq(kube_informer_get(&o, inf, "ns", "b"), 0);
 	ck_assert_str_eq(kube_object_resource_version(o), "7");
+	/* filled in from the list's kind (ConfigMapList) */
+	ck_assert_str_eq(json_string_value(json_object_get(o, "kind")), "ConfigMap");
 	ck_assert_ptr_null(json_object_get(json_object_get(o, "metadata"), "managedFields"));
 	json_decref(o);
 	ck_assert_int_eq(kube_informer_get(&o, inf, "ns", "c"), DHG_ENOTFOUND);
