@@ -477,10 +477,10 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int put_schema(dhg_buf *b, const json_t *v, int indent, int depth);
+static int put_schema(dhg_buf *b, const json_t *v, const char *key, int indent, int depth);
 
 /* Writes the members of the draft-07 schema of v (types from the defaults), at indent. */
-static int put_schema_members(dhg_buf *b, const json_t *v, int indent, int depth)
+static int put_schema_members(dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
 {
 	const char *type = "string", *k;
 	const char **keys = NULL;
@@ -504,8 +504,13 @@ static int put_schema_members(dhg_buf *b, const json_t *v, int indent, int depth
 		default: type = "string"; break;
 		}
 	if (!json_is_object(v) || json_object_size(v) == 0) {
-		if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(b, "\"type\": \"")) < 0 ||
-		    (err = dhg_buf_puts(b, type)) < 0)
+		if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(b, "\"type\": ")) < 0)
+			return err;
+		/* int-or-string fields (PodDisruptionBudget minAvailable/maxUnavailable) */
+		if (key && (!strcmp(key, "minAvailable") || !strcmp(key, "maxUnavailable")) &&
+		    (json_is_integer(v) || json_is_string(v)))
+			return dhg_buf_puts(b, "[\"integer\", \"string\"]");
+		if ((err = dhg_buf_putc(b, '"')) < 0 || (err = dhg_buf_puts(b, type)) < 0)
 			return err;
 		return dhg_buf_putc(b, '"');
 	}
@@ -523,7 +528,7 @@ static int put_schema_members(dhg_buf *b, const json_t *v, int indent, int depth
 		if ((i && (err = dhg_buf_putc(b, ',')) < 0) || (err = dhg_buf_putc(b, '\n')) < 0 ||
 		    (err = dhg_buf_fill(b, ' ', (size_t)indent + 2)) < 0 ||
 		    (err = put_json_string(b, keys[i])) < 0 || (err = dhg_buf_puts(b, ": ")) < 0 ||
-		    (err = put_schema(b, json_object_get(v, keys[i]), indent + 2, depth + 1)) < 0)
+		    (err = put_schema(b, json_object_get(v, keys[i]), keys[i], indent + 2, depth + 1)) < 0)
 			goto done;
 	}
 	err = dhg_buf_printf(b, "\n%*s},\n%*s\"type\": \"object\"", indent, "", indent, "");
@@ -532,10 +537,10 @@ done:
 	return err;
 }
 
-static int put_schema(dhg_buf *b, const json_t *v, int indent, int depth)
+static int put_schema(dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
 {
 	int err;
-	if ((err = dhg_buf_puts(b, "{\n")) < 0 || (err = put_schema_members(b, v, indent + 2, depth)) < 0)
+	if ((err = dhg_buf_puts(b, "{\n")) < 0 || (err = put_schema_members(b, v, key, indent + 2, depth)) < 0)
 		return err;
 	return dhg_buf_printf(b, "\n%*s}", indent, "");
 }
@@ -578,7 +583,7 @@ static int put_values(files *f, engine_process__ctx *ctx)
 		goto done;
 	if ((err = dhg_buf_printf(&b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
 	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = dhg_buf_puts(&b, ",\n")) < 0 ||
-	    (err = put_schema_members(&b, ctx->values, 2, 0)) < 0 || (err = dhg_buf_puts(&b, "\n}\n")) < 0)
+	    (err = put_schema_members(&b, ctx->values, NULL, 2, 0)) < 0 || (err = dhg_buf_puts(&b, "\n}\n")) < 0)
 		goto done;
 	err = files_add_buf(f, "values.schema.json", &b);
 done:

@@ -456,6 +456,8 @@ int engine_process__item_run(engine_process__ctx *ctx, engine_process__item *it)
 		err = engine_process__pvc(ctx, it);
 	else if (!strcmp(k, "HorizontalPodAutoscaler"))
 		err = engine_process__hpa(ctx, it);
+	else if (!strcmp(k, "PodDisruptionBudget"))
+		err = engine_process__pdb(ctx, it);
 	else if (!strcmp(k, "ConfigMap"))
 		err = engine_process__configmap(ctx, it);
 	else if (!strcmp(k, "Secret"))

@@ -147,3 +147,19 @@ int engine_process__hpa(engine_process__ctx *ctx, engine_process__item *it)
 		return err;
 	return 0;
 }
+
+int engine_process__pdb(engine_process__ctx *ctx, engine_process__item *it)
+{
+	json_t *spec = json_object_get(it->tree, "spec");
+	int err;
+
+	if (!json_is_object(spec))
+		return 0;
+	if ((err = engine_process__param_scalar(ctx, it, spec, "minAvailable", "Minimum available pods (number or percentage)",
+						P("minAvailable"))) < 0)
+		return err;
+	if ((err = engine_process__param_scalar(ctx, it, spec, "maxUnavailable",
+						"Maximum unavailable pods (number or percentage)", P("maxUnavailable"))) < 0)
+		return err;
+	return 0;
+}

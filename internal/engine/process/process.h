@@ -76,6 +76,7 @@ int engine_process__service(engine_process__ctx *ctx, engine_process__item *it);
 int engine_process__ingress(engine_process__ctx *ctx, engine_process__item *it);
 int engine_process__pvc(engine_process__ctx *ctx, engine_process__item *it);
 int engine_process__hpa(engine_process__ctx *ctx, engine_process__item *it);
+int engine_process__pdb(engine_process__ctx *ctx, engine_process__item *it);
 int engine_process__configmap(engine_process__ctx *ctx, engine_process__item *it);
 int engine_process__secret(engine_process__ctx *ctx, engine_process__item *it);
 
