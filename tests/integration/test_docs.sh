@@ -55,3 +55,24 @@ if $PY "$CHECK" "$M" "$BUILD" >"$T/stale.out" 2>&1; then
 fi
 grep -qF 'documents `spec.chart.nonexistent`' "$T/stale.out" || { cat "$T/stale.out"; fail "stale row not named"; }
 ok "docs_check.py rejects a row for a field that is not in the CRD"
+
+# 4. When the code moves ahead of the docs: a new CRD field (as h8 might add) and a new
+#    condition reason in the controller are reported.
+cp "$ROOT/docs/helmchart-reference.md" "$ref"
+$PY - "$M/crd/helmcharts.dhg.deckhouse.io.yaml" <<'PYX'
+import sys, yaml
+p = sys.argv[1]
+crd = yaml.safe_load(open(p))
+v = [v for v in crd["spec"]["versions"] if v.get("storage")][0]
+chart = v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["chart"]
+chart["properties"]["icon"] = {"type": "string", "description": "Chart icon URL."}
+yaml.safe_dump(crd, open(p, "w"))
+PYX
+sed -i '0,/"InvalidSpec", RT_EVENT_WARNING/s//"InvalidSpecNew", RT_EVENT_WARNING/' "$M/controller/reconcile.c"
+if $PY "$CHECK" "$M" "$BUILD" >"$T/ahead.out" 2>&1; then
+	fail "docs_check.py accepted a CRD field and a reason the docs do not have"
+fi
+for want in 'CRD field `spec.chart.icon` is not documented' 'condition reason InvalidSpecNew'; do
+	grep -qF -- "$want" "$T/ahead.out" || { cat "$T/ahead.out"; fail "docs_check.py did not report: $want"; }
+done
+ok "docs_check.py reports a new CRD field and a new condition reason"
