@@ -25,6 +25,7 @@ typedef struct controller__objinf {
 typedef struct controller__written {
 	char version[128];
 	char digest[DHG_DIGEST_STR_SIZE];
+	char fingerprint[DHG_DIGEST_STR_SIZE]; /* inputs of the last successful reconcile */
 } controller__written;
 
 struct controller_helmchart {

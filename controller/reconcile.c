@@ -96,8 +96,15 @@ static bool excluded(const hc_spec *s, const char *kind, const char *name, const
 	return false;
 }
 
-static int collect_cluster(engine_objects *objs, rctx *r)
+/* Lists the selected objects from the caches into `sel` (shared, read-only references) and
+ * computes a fingerprint of the inputs: every object's kind, namespace, name, uid and
+ * resourceVersion, in a fixed order. */
+static int select_cluster(json_t *sel, char fp[DHG_DIGEST_STR_SIZE], rctx *r)
 {
+	dhg_sha256 *h = NULL;
+	int error = 0;
+	if ((error = dhg_sha256_new(&h)) < 0)
+		return error;
 	for (size_t n = 0; n < r->spec.nnamespaces; n++) {
 		const char *ns = r->spec.namespaces[n];
 		for (int k = 0; hc_kinds[k].kind; k++) {
@@ -106,32 +113,54 @@ static int collect_cluster(engine_objects *objs, rctx *r)
 			kube_informer *inf;
 			if (!r->spec.kind_enabled[k] || !(inf = controller__informer_for(r->c, k, ns)))
 				continue;
-			if (kube_informer_list(&arr, inf, ns, r->spec.selector) < 0)
-				return dhg_error_wrap("listing %s in %s from the cache", hc_kinds[k].resource, ns);
+			if (kube_informer_list(&arr, inf, ns, r->spec.selector) < 0) {
+				error = dhg_error_wrap("listing %s in %s from the cache", hc_kinds[k].resource, ns);
+				goto done;
+			}
 			json_array_foreach(arr, i, o) {
-				json_t *cp;
 				if (excluded(&r->spec, hc_kinds[k].kind, kube_object_name(o), ns))
 					continue;
-				if (!(cp = json_deep_copy(o))) {
+				json_t *pair = json_pack("[i, O]", k, o);
+				if (!pair || json_array_append_new(sel, pair) < 0) {
 					json_decref(arr);
-					return dhg_error_set(DHG_ENOMEM, "out of memory copying objects");
+					error = dhg_error_set(DHG_ENOMEM, "out of memory selecting objects");
+					goto done;
 				}
-				if (!json_object_get(cp, "kind"))
-					json_object_set_new(cp, "kind", json_string(hc_kinds[k].kind));
-				if (!json_object_get(cp, "apiVersion")) {
-					char *api = *hc_kinds[k].group ? dhg_asprintf("%s/%s", hc_kinds[k].group, hc_kinds[k].version)
-								      : dhg_strdup(hc_kinds[k].version);
-					if (api)
-						json_object_set_new(cp, "apiVersion", json_string(api));
-					free(api);
-				}
-				if (engine_objects_add_take(objs, cp, "cluster", -1, 0) < 0) {
-					json_decref(arr);
-					return DHG_ENOMEM;
-				}
+				const char *parts[5] = { hc_kinds[k].kind, ns, kube_object_name(o), kube_object_uid(o),
+							 kube_object_resource_version(o) };
+				for (int p = 0; p < 5; p++)
+					dhg_sha256_update(h, parts[p], strlen(parts[p]) + 1);
 			}
 			json_decref(arr);
 		}
+	}
+	error = dhg_sha256_final_str(fp, h);
+done:
+	dhg_sha256_free(h);
+	return error;
+}
+
+/* Deep copies of the selected objects (the engine modifies what it is given). */
+static int copy_selected(engine_objects *objs, const json_t *sel)
+{
+	size_t i;
+	json_t *pair;
+	json_array_foreach(sel, i, pair) {
+		int k = (int)json_integer_value(json_array_get(pair, 0));
+		json_t *cp = json_deep_copy(json_array_get(pair, 1));
+		if (!cp)
+			return dhg_error_set(DHG_ENOMEM, "out of memory copying objects");
+		if (!json_object_get(cp, "kind"))
+			json_object_set_new(cp, "kind", json_string(hc_kinds[k].kind));
+		if (!json_object_get(cp, "apiVersion")) {
+			char *api = *hc_kinds[k].group ? dhg_asprintf("%s/%s", hc_kinds[k].group, hc_kinds[k].version)
+						      : dhg_strdup(hc_kinds[k].version);
+			if (api)
+				json_object_set_new(cp, "apiVersion", json_string(api));
+			free(api);
+		}
+		if (engine_objects_add_take(objs, cp, "cluster", -1, 0) < 0)
+			return DHG_ENOMEM;
 	}
 	return 0;
 }
@@ -255,7 +284,7 @@ static int write_outputs(rctx *r, const char *source_desc)
 
 /* ---- the remembered last write ---- */
 
-static void remembered(rctx *r, char *version, size_t vs, char *digest, size_t ds)
+static void remembered(rctx *r, char *version, size_t vs, char *digest, size_t ds, char *fp, size_t fs)
 {
 	controller__written *w;
 	const char *sv = json_string_value(json_object_get(r->old_status, "chartVersion"));
@@ -264,14 +293,16 @@ static void remembered(rctx *r, char *version, size_t vs, char *digest, size_t d
 	snprintf(digest, ds, "%s", sd ? sd : "");
 	pthread_mutex_lock(&r->c->written_mu);
 	w = rt__strmap_get(&r->c->written, r->key);
+	fp[0] = 0;
 	if (w) {
 		snprintf(version, vs, "%s", w->version);
 		snprintf(digest, ds, "%s", w->digest);
+		snprintf(fp, fs, "%s", w->fingerprint);
 	}
 	pthread_mutex_unlock(&r->c->written_mu);
 }
 
-static void remember(rctx *r)
+static void remember(rctx *r, const char *fp)
 {
 	controller__written *w;
 	pthread_mutex_lock(&r->c->written_mu);
@@ -283,6 +314,7 @@ static void remember(rctx *r)
 	if (w) {
 		snprintf(w->version, sizeof(w->version), "%s", r->version);
 		snprintf(w->digest, sizeof(w->digest), "%s", r->digest);
+		snprintf(w->fingerprint, sizeof(w->fingerprint), "%s", fp);
 	}
 	pthread_mutex_unlock(&r->c->written_mu);
 }
@@ -293,22 +325,49 @@ static int step_generate_and_write(rctx *r)
 {
 	engine_objects objs = ENGINE_OBJECTS_INIT;
 	engine_warnings warns = ENGINE_WARNINGS_INIT;
-	char last_version[128], last_digest[DHG_DIGEST_STR_SIZE], desc[1024];
+	char last_version[128], last_digest[DHG_DIGEST_STR_SIZE], desc[1024], last_fp[DHG_DIGEST_STR_SIZE];
+	char fp[DHG_DIGEST_STR_SIZE] = "";
 	const char *cur;
+	json_t *sel = json_array();
 	int error;
 	long long ogen = json_integer_value(json_object_get(r->old_status, "observedGeneration"));
 	bool was_ready = rt_conditions_is_true(json_object_get(r->old_status, "conditions"), RT_COND_READY);
 
+	if (!sel)
+		return DHG_ENOMEM;
+	remembered(r, last_version, sizeof(last_version), last_digest, sizeof(last_digest), last_fp, sizeof(last_fp));
 	if (r->spec.cluster) {
-		if ((error = collect_cluster(&objs, r)) < 0) {
+		if ((error = select_cluster(sel, fp, r)) < 0) {
 			set_outcome(r, RT_STATUS_FAILED, "SourceFailed", RT_EVENT_WARNING, "SourceFailed", "%s", dhg_error_last()->message);
 			goto done;
 		}
-		char *sel = NULL;
-		kube_selector_to_string(&sel, r->spec.selector);
+		/* The fingerprint also covers the spec (generation) and the version compared against. */
+		{
+			char buf[512];
+			snprintf(buf, sizeof(buf), "%s|%lld|%s", fp, r->spec.generation, last_version);
+			dhg_sha256_str(fp, buf, strlen(buf));
+		}
+		char *ss = NULL;
+		kube_selector_to_string(&ss, r->spec.selector);
 		snprintf(desc, sizeof(desc), "cluster namespaces %s%s; selector %s", r->spec.namespaces[0],
-			 r->spec.nnamespaces > 1 ? ",..." : "", sel && *sel ? sel : "(all)");
-		free(sel);
+			 r->spec.nnamespaces > 1 ? ",..." : "", ss && *ss ? ss : "(all)");
+		free(ss);
+		if (*last_fp && strcmp(fp, last_fp) == 0 && *last_digest && ogen == r->spec.generation && was_ready) {
+			/* Same inputs as the last successful reconcile: same chart; skip the engine. */
+			snprintf(r->version, sizeof(r->version), "%s", last_version);
+			snprintf(r->digest, sizeof(r->digest), "%s", last_digest);
+			r->resource_count = (long)json_integer_value(json_object_get(r->old_status, "resourceCount"));
+			set_outcome(r, RT_STATUS_READY, "Succeeded", RT_EVENT_NORMAL, "NoChange", "%s %s is up to date (no change)",
+				    r->spec.chart_name, r->version);
+			const char *k;
+			json_t *o;
+			json_object_foreach((json_t *)r->old_status, k, o) if (!strcmp(k, "git") || !strcmp(k, "oci") || !strcmp(k, "local"))
+				json_object_set(r->outputs, k, o);
+			error = 0;
+			goto done;
+		}
+		if ((error = copy_selected(&objs, sel)) < 0)
+			goto done;
 	} else if ((error = collect_git(&objs, r, desc, sizeof(desc))) < 0) {
 		set_outcome(r, RT_STATUS_FAILED, "SourceFailed", RT_EVENT_WARNING, "SourceFailed", "%s", dhg_error_last()->message);
 		goto done;
@@ -323,7 +382,6 @@ static int step_generate_and_write(rctx *r)
 		error = DHG_ETERMINAL; /* deterministic: retried when objects or spec change */
 		goto done;
 	}
-	remembered(r, last_version, sizeof(last_version), last_digest, sizeof(last_digest));
 	cur = hc_version_current(r->spec.base_version, last_version);
 	snprintf(r->version, sizeof(r->version), "%s", cur);
 	if ((error = generate(&r->chart, r, &objs, cur)) < 0) {
@@ -342,6 +400,7 @@ static int step_generate_and_write(rctx *r)
 			const char *k;
 			json_object_foreach((json_t *)r->old_status, k, o) if (!strcmp(k, "git") || !strcmp(k, "oci") || !strcmp(k, "local"))
 				json_object_set(r->outputs, k, o);
+			remember(r, fp);
 			error = 0;
 			goto done;
 		}
@@ -363,8 +422,9 @@ static int step_generate_and_write(rctx *r)
 	snprintf(r->digest, sizeof(r->digest), "%s", r->chart->digest);
 	if ((error = write_outputs(r, desc)) < 0)
 		goto done;
-	remember(r);
+	remember(r, fp);
 done:
+	json_decref(sel);
 	engine_objects_dispose(&objs);
 	engine_warnings_dispose(&warns);
 	return error;

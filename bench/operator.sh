@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Operator benchmarks (DESIGN.md targets): idle RSS; RSS with 10,000 watched objects; 100
+# HelmCharts from a cold start (time to all Ready); CPU of a no-op reconcile; drift-to-written
+# latency p50/p99 over 200 changes with debounce 0 (local writer). Runs against the API emulator.
+# Usage: bench/operator.sh   (DHG_BUILD=build dir; N_CHANGES=200; prints a Markdown table)
+. "$(dirname "$0")/../tests/integration/lib.sh"
+. "$ROOT/tests/integration/emulator.sh"
+. "$ROOT/tests/integration/operator.sh"
+N_CHANGES=${N_CHANGES:-200}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ready() { curl -sf "http://127.0.0.1:$OP_PROBE/readyz" >/dev/null; }
+metric() { curl -sf "http://127.0.0.1:$OP_METRICS/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+declare -A R
+
+# ---- 1. idle
+op_setup
+op_start idle
+wait_for ready || fail "idle: not ready"
+sleep 3
+R[idle]=$(rss_kb "$OP_PID")
+op_stop "$OP_PID"
+emu_stop
+
+# ---- 2. 10,000 watched objects (100 namespaces x 25 Deployments/Services/ConfigMaps/Secrets)
+$PY - "$T/objects.jsonl" <<'PYX'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for n in range(100):
+        ns = "app%02d" % n
+        f.write(json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}) + "\n")
+        for i in range(25):
+            lab = {"app.kubernetes.io/part-of": ns, "app": "c%d" % i}
+            f.write(json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "c%d" % i, "namespace": ns, "labels": lab},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "c%d" % i}}, "template": {"metadata": {"labels": {"app": "c%d" % i}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.%d" % i, "ports": [{"containerPort": 8080}],
+                "env": [{"name": "MODE", "value": "x" * 40}]}]}}}}) + "\n")
+            f.write(json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "c%d" % i, "namespace": ns, "labels": lab},
+                "spec": {"selector": {"app": "c%d" % i}, "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}], "type": "ClusterIP"}}) + "\n")
+            f.write(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c%d" % i, "namespace": ns, "labels": lab},
+                "data": {"a.conf": "k=v\n" * 20, "MODE": "prod"}}) + "\n")
+            f.write(json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c%d" % i, "namespace": ns, "labels": lab},
+                "type": "Opaque", "data": {"password": "cGFzc3dvcmQ="}}) + "\n")
+PYX
+op_setup --load "$T/objects.jsonl"
+op_start big --concurrency 4
+t0=$(date +%s.%N)
+for _ in $(seq 1 600); do ready && break; sleep 0.1; done
+ready || fail "10k: not ready"
+R[sync_s]=$($PY -c "import time; print(round(time.time()-$t0,2))")
+sleep 3
+R[objects]=$(metric dhg_cached_objects)
+R[rss10k]=$(rss_kb "$OP_PID")
+op_stop "$OP_PID"
+
+# ---- 3. 100 HelmCharts from a cold start (operator down while they are created)
+for n in $(seq 0 99); do
+	ns=$(printf app%02d "$n")
+	printf '{"apiVersion":"dhg.deckhouse.io/v1alpha1","kind":"HelmChart","metadata":{"name":"%s","namespace":"%s"},"spec":{"chart":{"version":"0.1.0"},"source":{"cluster":{"selector":{"matchLabels":{"app.kubernetes.io/part-of":"%s"}}}},"output":{"local":{}},"sync":{"debounce":"0s"}}}' "$ns" "$ns" "$ns" |
+		emu_curl -f -X POST -H 'Content-Type: application/json' --data-binary @- "$EMU_URL/apis/dhg.deckhouse.io/v1alpha1/namespaces/$ns/helmcharts" >/dev/null || fail "create hc $ns"
+done
+all_ready() {
+	emu_curl -f "$EMU_URL/apis/dhg.deckhouse.io/v1alpha1/helmcharts" | $PY -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+ok = sum(1 for i in items for c in i.get("status", {}).get("conditions", []) if c["type"] == "Ready" and c["status"] == "True")
+sys.exit(0 if ok == len(items) == 100 else 1)'
+}
+op_start cold --concurrency 4
+t0=$(date +%s.%N)
+for _ in $(seq 1 1200); do all_ready && break; sleep 0.25; done
+all_ready || fail "100 HelmCharts not all Ready: $(tail -n 3 "$T/cold.log")"
+R[cold_s]=$($PY -c "import time; print(round(time.time()-$t0,2))")
+R[rss100]=$(rss_kb "$OP_PID")
+R[writes100]=$(ls "$OUT"/app*/*.versions | wc -l)
+
+# ---- 4. no-op reconcile CPU: reconcile-requested-at on one HelmChart, 50 times
+sleep 2
+c0=$(cpu_ticks "$OP_PID"); n0=$(grep -c '"reason":"Succeeded"' "$T/cold.log" || true)
+v0=$(cat "$OUT"/app07/*.versions | wc -l)
+for i in $(seq 1 50); do
+	emu_curl -f -X PATCH -H 'Content-Type: application/merge-patch+json' \
+		-d "{\"metadata\":{\"annotations\":{\"dhg.deckhouse.io/reconcile-requested-at\":\"r$i\"}}}" \
+		"$EMU_URL/apis/dhg.deckhouse.io/v1alpha1/namespaces/app07/helmcharts/app07" >/dev/null
+	sleep 0.05
+done
+sleep 1
+c1=$(cpu_ticks "$OP_PID"); n1=$(grep -c '"reason":"Succeeded"' "$T/cold.log" || true)
+v1=$(cat "$OUT"/app07/*.versions | wc -l)
+[ "$v0" = "$v1" ] || fail "a no-op reconcile wrote a version"
+hz=$(getconf CLK_TCK)
+R[noop_n]=$((n1 - n0))
+R[noop_ms]=$($PY -c "print(round(($c1-$c0)*1000/$hz/max(1,$((n1 - n0))),2))")
+R[lasthandled]=$(emu_curl -f "$EMU_URL/apis/dhg.deckhouse.io/v1alpha1/namespaces/app07/helmcharts/app07" | $PY -c 'import json,sys; print(json.load(sys.stdin)["status"].get("lastHandledReconcileAt",""))')
+op_stop "$OP_PID"
+emu_stop
+
+# ---- 5. drift -> written latency, debounce 0, N changes
+OUT=$T/out-drift
+op_setup
+op_app shop shop nginx:1.0
+op_hc shop shop shop 0s
+op_start drift
+K wait --for=condition=Ready hc/shop -n shop --timeout=30s >/dev/null || fail "drift: not Ready"
+$PY - "$EMU_URL" "$OUT/shop/shop.versions" "$N_CHANGES" >"$T/lat.txt" <<'PYX'
+import json, os, sys, time, urllib.request
+url, vf, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def lines():
+    with open(vf) as f:
+        return sum(1 for _ in f)
+lat = []
+for i in range(n):
+    before = lines()
+    body = json.dumps({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:5.%d" % i}]}}}}).encode()
+    req = urllib.request.Request(url + "/apis/apps/v1/namespaces/shop/deployments/shop-web", data=body, method="PATCH",
+                                 headers={"Content-Type": "application/strategic-merge-patch+json"})
+    t0 = time.monotonic()
+    urllib.request.urlopen(req).read()
+    while lines() == before:
+        if time.monotonic() - t0 > 10:
+            sys.exit("change %d not written within 10 s" % i)
+        time.sleep(0.002)
+    lat.append(time.monotonic() - t0)
+    time.sleep(0.02)
+lat.sort()
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print("%.3f %.3f %.3f %d" % (p(0.5), p(0.99), lat[-1], lines()))
+PYX
+read -r R[p50] R[p99] R[pmax] R[drift_versions] <"$T/lat.txt"
+op_stop "$OP_PID"
+
+cat <<MD
+| what | result | target |
+| --- | --- | --- |
+| idle RSS (CRD installed, nothing to watch) | $((R[idle] / 1024)).$(( (R[idle] % 1024) * 10 / 1024 )) MB | ≤ 8 MB |
+| RSS with ${R[objects]} watched objects cached (initial sync ${R[sync_s]} s) | $((R[rss10k] / 1024)).$(( (R[rss10k] % 1024) * 10 / 1024 )) MB | ≤ 48 MB |
+| 100 HelmCharts (100 objects each) from a cold start: time to all Ready | ${R[cold_s]} s (${R[writes100]} charts written; RSS $((R[rss100] / 1024)) MB) | — |
+| no-op reconcile CPU (reconcile-requested-at, ${R[noop_n]} reconciles, incl. event + status patch) | ${R[noop_ms]} ms | ≤ 5 ms |
+| drift → chart written (local writer), debounce 0, $N_CHANGES changes: p50 / p99 / max | ${R[p50]} s / ${R[p99]} s / ${R[pmax]} s | ≤ 1 s / ≤ 2 s |
+MD
