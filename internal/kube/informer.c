@@ -746,21 +746,37 @@ static void *resync_run(void *arg)
 {
 	kube_informer *inf = arg;
 	while (!nap(inf, inf->opts.resync_ms)) {
-		json_t *all = NULL;
-		if (kube_informer_list(&all, inf, NULL, NULL) < 0) {
-			dhg_error_clear();
-			continue;
+		/* snapshot the keys, then decode one object at a time: a resync of 10,000 objects
+		 * must not hold them all decoded at once */
+		char **keys = NULL;
+		size_t n = 0;
+		pthread_rwlock_rdlock(&inf->lock);
+		if (inf->items.n && (keys = calloc(inf->items.n, sizeof(char *)))) {
+			for (size_t i = 0; i < inf->items.cap; i++) {
+				char *k = inf->items.keys[i];
+				if (k && k != TOMB && !(keys[n++] = dhg_strdup(k)))
+					n--;
+			}
 		}
-		size_t i;
-		json_t *obj;
-		pthread_mutex_lock(&inf->handler_lock);
-		json_array_foreach(all, i, obj) {
-			if (atomic_load(&inf->stop))
-				break;
-			inf->opts.handlers.on_resync(obj, inf->opts.handlers.payload);
+		pthread_rwlock_unlock(&inf->lock);
+		for (size_t i = 0; i < n; i++) {
+			json_t *obj = NULL;
+			if (!atomic_load(&inf->stop)) {
+				pthread_rwlock_rdlock(&inf->lock);
+				centry *e = smap_get(&inf->items, keys[i]);
+				obj = e ? decode(e) : NULL;
+				pthread_rwlock_unlock(&inf->lock);
+			}
+			if (obj) {
+				pthread_mutex_lock(&inf->handler_lock);
+				if (!atomic_load(&inf->stop))
+					inf->opts.handlers.on_resync(obj, inf->opts.handlers.payload);
+				pthread_mutex_unlock(&inf->handler_lock);
+				json_decref(obj);
+			}
+			free(keys[i]);
 		}
-		pthread_mutex_unlock(&inf->handler_lock);
-		json_decref(all);
+		free(keys);
 	}
 	return NULL;
 }
