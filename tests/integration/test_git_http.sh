@@ -126,6 +126,15 @@ git -C "$REPO" cat-file -e main:charts/shop/templates/again.yaml || fail "chart 
 git -C "$REPO" fsck --no-progress --no-dangling || fail "remote fsck after object loss"
 ok "clone with lost objects: recovered ($(grep -c 'fresh clone' "$T/err" || true) fresh-clone retry)"
 
+# 12. a clone grown too much (libgit2 has no gc) is re-made: 51 packs in it
+for k in $(seq 1 51); do : >"$d/objects/pack/pack-fake$k.pack"; done
+mkchart "$T/c4" 0.1.3 again2.yaml
+$W --url "$URL" --dir "$T/c4" --name shop --version 0.1.3 "${AUTH[@]}" >/dev/null 2>"$T/err" || { cat "$T/err"; fail "write with overgrown clone"; }
+grep -q "local clone has grown" "$T/err" || fail "overgrown clone not re-made"
+[ "$(ls "$d"/objects/pack/*.pack | wc -l)" -lt 5 ] || fail "fake packs still there"
+git -C "$REPO" cat-file -e main:charts/shop/templates/again2.yaml || fail "chart not written after re-clone"
+ok "overgrown clone re-made"
+
 # secrets never reach logs, errors or the clone's config (a changing write, a failing one)
 mkchart "$T/c5" 0.1.4
 $W --url "$URL" --dir "$T/c5" --name shop --version 0.1.4 "${AUTH[@]}" >"$T/ok.out" 2>"$T/ok.err" || fail "write c5"

@@ -227,6 +227,38 @@ START_TEST(test_output_git__known_hosts)
 }
 END_TEST
 
+START_TEST(test_output_git__clone_overgrown)
+{
+	char tmpl[] = "/tmp/dhg-gitout-grow.XXXXXX", p[600];
+	char *dir = mkdtemp(tmpl);
+	int i;
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(p, sizeof(p), "%s/objects/pack", dir);
+	ck_assert_int_eq(dhg_mkdir_p(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/objects/17", dir);
+	ck_assert_int_eq(dhg_mkdir_p(p, 0700), 0);
+	ck_assert_int_eq(gitout__clone_overgrown(dir, 3, 1000), 0);
+	for (i = 0; i < 4; i++) { /* 3 packs: still fine; the 4th is one too many */
+		snprintf(p, sizeof(p), "%s/objects/pack/pack-%d.%s", dir, i, i == 0 ? "idx" : "pack");
+		ck_assert_int_eq(dhg_file_write(p, "", 0), 0);
+	}
+	ck_assert_int_eq(gitout__clone_overgrown(dir, 3, 1000), 0);
+	snprintf(p, sizeof(p), "%s/objects/pack/pack-9.pack", dir);
+	ck_assert_int_eq(dhg_file_write(p, "", 0), 0);
+	ck_assert_int_eq(gitout__clone_overgrown(dir, 3, 1000), 1);
+	/* loose: 4 in objects/17 estimate 1024 > 1000 */
+	ck_assert_int_eq(gitout__clone_overgrown(dir, 100, 1000), 0);
+	for (i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/objects/17/%038d", dir, i);
+		ck_assert_int_eq(dhg_file_write(p, "", 0), 0);
+	}
+	ck_assert_int_eq(gitout__clone_overgrown(dir, 100, 1000), 1);
+	ck_assert_int_eq(gitout__clone_overgrown(dir, 100, 2000), 0);
+	ck_assert_int_eq(dhg_rm_rf(dir), 0);
+}
+END_TEST
+
 /* ---- the writer end to end on a local bare repository (file transport, no server) --------- */
 
 static engine_file F(const char *path, const char *data)
@@ -335,6 +367,7 @@ Suite *output_git_suite(void)
 	tcase_add_test(tc, test_output_git__base64);
 	tcase_add_test(tc, test_output_git__url_host_port);
 	tcase_add_test(tc, test_output_git__known_hosts);
+	tcase_add_test(tc, test_output_git__clone_overgrown);
 	tcase_add_test(tc, test_output_git__write_local);
 	suite_add_tcase(s, tc);
 	return s;

@@ -10,6 +10,13 @@
 
 #define GITOUT_DEFAULT_WORK_DIR "/tmp/dhg-git"
 #define GITOUT_MAX_SECRET_BYTES ((size_t)64 << 10)
+/* A clone with more packs / (estimated) loose objects than this is re-made (libgit2 has no gc). */
+#define GITOUT_MAX_PACKS 50
+#define GITOUT_MAX_LOOSE 6700
+
+/* 1 when the bare clone at dir has more than max_packs packs or an estimated more than
+ * max_loose loose objects (git gc --auto's sampling of objects/17). */
+int gitout__clone_overgrown(const char *dir, size_t max_packs, size_t max_loose);
 
 /* Decodes standard base64 (padding optional, no whitespace except newlines ignored) into a new
  * NUL-terminated buffer. Returns 0, DHG_EINVALID or DHG_ENOMEM. */

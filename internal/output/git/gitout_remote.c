@@ -75,6 +75,37 @@ static void remove_stale_locks(const char *dir, int depth)
 	closedir(d);
 }
 
+/* git gc --auto's heuristic: more than GITOUT_MAX_PACKS packs, or more than GITOUT_MAX_LOOSE
+ * loose objects estimated from one fan-out directory (objects/17) times 256. */
+int gitout__clone_overgrown(const char *dir, size_t max_packs, size_t max_loose)
+{
+	char *p;
+	DIR *d;
+	struct dirent *e;
+	size_t packs = 0, loose = 0;
+
+	if ((p = dhg_asprintf("%s/objects/pack", dir)) && (d = opendir(p))) {
+		while ((e = readdir(d)))
+			if (dhg_str_has_suffix(e->d_name, ".pack"))
+				packs++;
+		closedir(d);
+	}
+	free(p);
+	if ((p = dhg_asprintf("%s/objects/17", dir)) && (d = opendir(p))) {
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.')
+				loose++;
+		closedir(d);
+	}
+	free(p);
+	return packs > max_packs || loose * 256 > max_loose;
+}
+
+static int clone_overgrown(const char *dir)
+{
+	return gitout__clone_overgrown(dir, GITOUT_MAX_PACKS, GITOUT_MAX_LOOSE);
+}
+
 static int repo_init(gitout__session *s)
 {
 	int rc = git_repository_init(&s->repo, s->dir, 1);
@@ -163,7 +194,15 @@ int gitout__session_open(gitout__session *s, const char *url, const gitout_crede
 	}
 	if (dhg_path_is_dir(s->dir)) {
 		remove_stale_locks(s->dir, 0);
-		if (git_repository_open_bare(&s->repo, s->dir) < 0) {
+		if (clone_overgrown(s->dir)) {
+			/* libgit2 has no gc: every fetch adds a pack and every commit loose objects */
+			DHG_LOG_INFO("git: local clone has grown (many packs / loose objects), re-creating it", "dir",
+				     s->dir);
+			if (dhg_rm_rf(s->dir) < 0) {
+				error = dhg_error_wrap("git: removing overgrown clone");
+				goto done;
+			}
+		} else if (git_repository_open_bare(&s->repo, s->dir) < 0) {
 			DHG_LOG_WARN("git: local clone unusable, re-creating it", "dir", s->dir, "error",
 				     git_error_last() ? git_error_last()->message : "");
 			s->repo = NULL;
