@@ -876,8 +876,10 @@ int kube_client__stream(kube_client *c, const char *path, long timeout_ms, const
 	if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) {
 		/* a stream cut after a 200 is a normal end: the caller resumes from its last RV */
 		if (*http == 200 && (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
-		                     rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_HTTP2_STREAM || rc == CURLE_HTTP2))
+		                     rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_HTTP2_STREAM || rc == CURLE_HTTP2)) {
+			error = 2; /* cut: a trailing partial line must be dropped, not parsed */
 			goto done;
+		}
 		error = dhg_error_set(rc == CURLE_OPERATION_TIMEDOUT ? DHG_ETIMEOUT : DHG_EUNAVAILABLE, "%s: %s", what,
 		                      curl_easy_strerror(rc));
 	}

@@ -48,8 +48,9 @@ void kube_client__path_for_message(char *buf, size_t size, const char *path);
  * `cancel` (may be NULL) ends it within ~100 ms. *easy_slot is set to the easy handle before
  * the transfer starts (for the write callback's CURLINFO_RESPONSE_CODE). timeout_ms 0: none.
  * Returns 0 when the transfer ended (any HTTP status, in *http; a write-callback abort also
- * returns 0 — the caller knows why it aborted), 1 when cancelled, or DHG_EUNAVAILABLE /
- * DHG_ETIMEOUT for transport errors (message set). */
+ * returns 0 — the caller knows why it aborted), 2 when a 200 stream was cut by the network
+ * (a normal end for a watch, but its last partial line is incomplete), 1 when cancelled, or
+ * DHG_EUNAVAILABLE / DHG_ETIMEOUT for transport errors (message set). */
 #include <stdatomic.h>
 struct kube_client;
 int kube_client__stream(struct kube_client *c, const char *path, long timeout_ms, const atomic_int *cancel,

@@ -231,7 +231,9 @@ int kube_client_watch(kube_client *c, const kube_gvr *gvr, const char *ns, const
 			goto done;
 		long http = 0;
 		error = kube_client__stream(c, path, timeout_ms, o->cancel, on_data, &w, &w.e, &http);
-		if (error == 0 && w.cb_rc == 0 && http == 200)
+		if (error == 2) {
+			error = 0; /* cut stream: drop the partial last line; the caller resumes */
+		} else if (error == 0 && w.cb_rc == 0 && http == 200)
 			error = kube_watch_parser_finish(w.parser);
 		if (w.cb_rc != 0) {
 			error = w.cb_rc;
