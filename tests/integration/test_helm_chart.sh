@@ -18,6 +18,7 @@ extraArgs: ["--kube-api-qps=50"]
 nodeSelector: {kubernetes.io/os: linux}
 tolerations: [{key: dedicated, operator: Equal, value: ops, effect: NoSchedule}]
 podAnnotations: {example.com/team: platform}
+webhook: {secretName: dhg-webhook}
 YAML
 
 for helm in "$HELM3" "$HELM4"; do
@@ -49,7 +50,7 @@ for helm in "$HELM3" "$HELM4"; do
 		 "ServiceMonitor dhg-system/dhg-dhg-operator"; do
 		grep -qx "$k" <<<"$kinds" || fail "$v: custom render lacks $k"
 	done
-	for arg in -- '--watch-namespace=shop' '--watch-namespace=payments' '--allow-cross-namespace' '--kube-api-qps=50' 'replicas: 2' 'HTTPS_PROXY' 'kubernetes.io/os: linux'; do
+	for arg in -- '--watch-namespace=shop' '--watch-namespace=payments' '--allow-cross-namespace' '--kube-api-qps=50' 'replicas: 2' 'HTTPS_PROXY' 'kubernetes.io/os: linux' '--webhook-secret-file=/etc/dhg-operator/webhook/secret' 'secretName: dhg-webhook'; do
 		[ "$arg" = -- ] && continue
 		grep -q -- "$arg" "$T/custom-out.yaml" || fail "$v: custom render lacks '$arg'"
 	done
