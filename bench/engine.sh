@@ -36,19 +36,22 @@ sizes = [int(x) for x in sys.argv[6:]]
 dhg, floor = os.path.join(build, "dhg"), os.path.join(build, "yaml_floor")
 
 def measure(cmd, runs, before=None):
-    walls, rss = [], []
+    """(median wall s, max peak RSS KB, last process, median user+sys CPU s)"""
+    walls, rss, cpus = [], [], []
     for _ in range(runs):
         if before:
             before()
         tf = os.path.join(work, "time.out")
         t0 = time.perf_counter()
-        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tf] + cmd, stdout=subprocess.PIPE,
+        p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", tf] + cmd, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
         walls.append(time.perf_counter() - t0)
         if p.returncode != 0:
             sys.exit("bench: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.strip()[-500:]))
-        rss.append(int(open(tf).read().split()[-1]))
-    return statistics.median(walls), max(rss), p
+        m, u, sy = open(tf).read().split()[-3:]
+        rss.append(int(m))
+        cpus.append(float(u) + float(sy))
+    return statistics.median(walls), max(rss), p, statistics.median(cpus)
 
 def tree_size(d):
     n = b = 0
@@ -58,6 +61,7 @@ def tree_size(d):
             b += os.path.getsize(os.path.join(r, f))
     return n, b
 
+load0 = open("/proc/loadavg").read().split()[0]
 rows = []
 for n in sizes:
     runs = int(runs_env) if runs_env else (3 if n >= 50000 else 5)
@@ -66,33 +70,33 @@ for n in sizes:
     in_bytes = sum(os.path.getsize(os.path.join(inp, f)) for f in os.listdir(inp))
     out = os.path.join(work, "chart-%d" % n)
     clean = lambda: shutil.rmtree(out, ignore_errors=True)
-    t_dhg, rss_dhg, p = measure([dhg, "generate", "-f", inp, "-o", out, "--chart-name", "bench"], runs, clean)
+    t_dhg, rss_dhg, p, c_dhg = measure([dhg, "generate", "-f", inp, "-o", out, "--chart-name", "bench"], runs, clean)
     m = re.search(r"\((\d+) resources", p.stdout + p.stderr)
     if not m or int(m.group(1)) != n:
         sys.exit("bench: dhg did not report %d resources: %s" % (n, (p.stdout + p.stderr).strip()))
     nfiles, chart_bytes = tree_size(out)
-    t_dry, rss_dry, _ = measure([dhg, "generate", "-f", inp, "--dry-run", "--chart-name", "bench"], runs)
-    t_an, rss_an, _ = measure([dhg, "analyze", "-f", inp, "--format", "json"], runs)
+    t_dry, rss_dry, _, _ = measure([dhg, "generate", "-f", inp, "--dry-run", "--chart-name", "bench"], runs)
+    t_an, rss_an, _, _ = measure([dhg, "analyze", "-f", inp, "--format", "json"], runs)
     fdir = os.path.join(work, "floor-%d" % n)
     fclean = lambda: shutil.rmtree(fdir, ignore_errors=True)
-    t_floor, rss_floor, _ = measure([floor, fdir, str(chart_bytes), inp], runs, fclean)
-    t_floorn, _, _ = measure([floor, "-n", str(nfiles), fdir, str(chart_bytes), inp], runs, fclean)
+    t_floor, rss_floor, _, c_floor = measure([floor, fdir, str(chart_bytes), inp], runs, fclean)
+    t_floorn, _, _, _ = measure([floor, "-n", str(nfiles), fdir, str(chart_bytes), inp], runs, fclean)
     clean(); fclean()
     shutil.rmtree(inp)
     rows.append(dict(n=n, in_kb=in_bytes / 1024, files=nfiles, chart_kb=chart_bytes / 1024, dhg=t_dhg,
                      rss=rss_dhg / 1024, dry=t_dry, floor=t_floor, floorn=t_floorn, frss=rss_floor / 1024,
-                     runs=runs, an=t_an, anrss=rss_an / 1024))
+                     runs=runs, an=t_an, anrss=rss_an / 1024, cdhg=c_dhg, cfloor=c_floor))
     r = rows[-1]
     print("measured %6d resources: dhg %.3f s, %.1f MB (runs=%d)" % (n, r["dhg"], r["rss"], runs), file=sys.stderr)
 
 hdr = ("| resources | input KiB | chart files | chart KiB | dhg generate s (median) | peak RSS MB | dhg --dry-run s "
        "| floor s (1 file) | floor s (same file count) | floor RSS MB | dhg / floor | dhg / floor (same files) "
-       "| dhg analyze s | analyze RSS MB |")
+       "| dhg analyze s | analyze RSS MB | dhg CPU s (user+sys) | floor CPU s |")
 lines = [hdr, "|" + "|".join(["---"] * (hdr.count("|") - 1)) + "|"]
 for r in rows:
-    lines.append("| %d | %.0f | %d | %.0f | %.4f | %.1f | %.4f | %.4f | %.4f | %.1f | %.1f× | %.1f× | %.4f | %.1f |" % (
+    lines.append("| %d | %.0f | %d | %.0f | %.4f | %.1f | %.4f | %.4f | %.4f | %.1f | %.1f× | %.1f× | %.4f | %.1f | %.2f | %.2f |" % (
         r["n"], r["in_kb"], r["files"], r["chart_kb"], r["dhg"], r["rss"], r["dry"], r["floor"], r["floorn"],
-        r["frss"], r["dhg"] / r["floor"], r["dhg"] / r["floorn"], r["an"], r["anrss"]))
+        r["frss"], r["dhg"] / r["floor"], r["dhg"] / r["floorn"], r["an"], r["anrss"], r["cdhg"], r["cfloor"]))
 by = {r["n"]: r for r in rows}
 scal = []
 for a, b in [(10, 100), (100, 1000), (500, 5000), (5000, 50000)]:
@@ -108,6 +112,9 @@ if 5000 in by:
             "%.1f× the floor (target ≤ 3×: %s)." % (
                 r["dhg"], "met" if r["dhg"] <= 0.1 else "MISSED", r["rss"], "met" if r["rss"] <= 64 else "MISSED",
                 r["dhg"] / r["floor"], "met" if r["dhg"] / r["floor"] <= 3 else "MISSED"))
+    out += (" CPU time (user+sys, less sensitive to a loaded machine): dhg %.2f s, floor %.2f s."
+            % (r["cdhg"], r["cfloor"]))
+out += "\nLoad average during the run: %s -> %s." % (load0, open("/proc/loadavg").read().split()[0])
 print(out)
 if md_path:
     open(md_path, "w").write(out + "\n")
