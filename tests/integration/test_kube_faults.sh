@@ -207,10 +207,12 @@ INF=$!
 PIDS+=("$INF")
 wait_for test -s "$T/syncedB" || fail "informer B did not sync: $(cat "$T/errB")"
 wait_lines "$T/eventsB" 6 || fail "initial adds missing"
-# keep the watch down (3 failing watch attempts, ~1.4 s of backoff) while the gap happens
-emu_ctl fail '{"count":3,"code":500,"pathPrefix":"/api/v1/namespaces/compact/configmaps","verb":"watch"}' >/dev/null
+# keep the watch down (its reconnects fail with 500) until the gap and the compaction are done,
+# then let it reconnect: from its old resourceVersion it must get 410 and relist
+emu_ctl fail '{"count":1000,"code":500,"pathPrefix":"/api/v1/namespaces/compact/configmaps","verb":"watch"}' >/dev/null
 emu_ctl drop-watches >/dev/null
 kt gap compact "$T/snap.json" >/dev/null
+emu_ctl reset >/dev/null
 wait_lines "$T/eventsB" 11 || true # 6 adds + cm0, cm1 modified, cm2 deleted, new1, new2 added
 sleep 0.5
 touch "$T/stopB"
