@@ -25,6 +25,19 @@ K list v1/configmaps default --selector 'tier=web,n notin (2)' >"$T/l" 2>/dev/nu
 [ "$(jq_ 'd["names"]' <"$T/l")" = "['default/p1', 'default/p3']" ] || fail "selector list: $(cat "$T/l")"
 ok "list: 5 objects over $calls pages; label selector 'tier=web,n notin (2)' -> p1 p3"
 
+# response bodies are capped
+if K --max-body 200 list v1/configmaps default >/dev/null 2>"$T/err"; then fail "a 200-byte cap should refuse the list"; fi
+grep -q 'error: TooBig.*larger than 200 bytes' "$T/err" || fail "body cap: $(cat "$T/err")"
+ok "response body cap: $(head -n 1 "$T/err")"
+
+# client-side rate limit: 12 discovery requests at 10 qps with burst 2 take about a second
+t0=$(date +%s%3N)
+K --qps 10 --burst 2 discover apps/v1 Deployment >/dev/null 2>"$T/err" || fail "discover: $(cat "$T/err")"
+dt=$(( $(date +%s%3N) - t0 ))
+throttled=$(sed -n 's/.*throttledMs=\([0-9]*\).*/\1/p' "$T/err")
+[ "$dt" -ge 850 ] && [ "$throttled" -ge 500 ] || fail "limiter: ${dt} ms, throttled ${throttled} ms: $(cat "$T/err")"
+ok "token bucket: 12 requests at 10 qps / burst 2 took ${dt} ms (${throttled} ms throttled)"
+
 # ---- create / update conflict / patches ---------------------------------------------------
 if K create v1/configmaps default '{"metadata":{"name":"p1"}}' >/dev/null 2>"$T/err"; then fail "duplicate create"; fi
 grep -q 'error: AlreadyExists http=409 reason=AlreadyExists' "$T/err" || fail "AlreadyExists: $(cat "$T/err")"

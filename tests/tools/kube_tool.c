@@ -1,7 +1,7 @@
 /*
  * kube_tool: drives internal/kube for integration tests and benchmarks.
  *
- *   kube_tool [--kubeconfig F] [--context C] [--qps N] [--burst N] [--retries N] CMD ...
+ *   kube_tool [--kubeconfig F] [--context C] [--qps N] [--burst N] [--retries N] [--max-body B] CMD ...
  *     get    GVR NS NAME              print the object (compact JSON)
  *     list   GVR NS [--limit N] [--selector S]   print {"resourceVersion","count","names":[...]}
  *     create GVR NS JSON | update GVR NS JSON | patch GVR NS NAME TYPE JSON [--manager M --force]
@@ -217,6 +217,8 @@ int main(int argc, char **argv)
 			clo.burst = (int)strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--retries") == 0)
 			clo.max_retries = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--max-body") == 0)
+			clo.max_body = (size_t)strtoul(argv[i + 1], NULL, 10);
 		else
 			break;
 	}
