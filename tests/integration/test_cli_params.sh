@@ -167,6 +167,7 @@ EOF
 cat >"$T/want.txt" <<'EOF'
 Deployment/web.spec.replicas: 3 -> 5
 Deployment/web.spec.template.spec.containers[0].image: 'registry.local:5000/shop/web:1.4.2' -> 'registry.local:5000/shop/web:1.5.0'
+Deployment/web.spec.template.spec.containers[0].resources.limits.cpu: '500m' -> 1
 Deployment/web.spec.template.spec.containers[0].resources.limits.memory: '256Mi' -> '512Mi'
 Ingress/web.spec.rules[0].host: 'shop.example.com' -> 'new.example.com'
 Service/web.spec.ports[0].port: 80 -> 8080
@@ -179,6 +180,7 @@ for H in "$HELM3" "$HELM4"; do
 		--set web.deployment.replicas=5 \
 		--set web.deployment.containers.web.image.tag=1.5.0 \
 		--set web.deployment.containers.web.resources.limits.memory=512Mi \
+		--set web.deployment.containers.web.resources.limits.cpu=1 \
 		--set web.service.ports.http=8080 \
 		--set 'web.ingress.hosts[0]=new.example.com' >"$T/set.yaml" || fail "$hn template --set"
 	$PY "$T/diff.py" "$T/base.yaml" "$T/set.yaml" >"$T/got.txt" || fail "$hn: diff script failed"

@@ -477,10 +477,15 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int put_schema(dhg_buf *b, const json_t *v, const char *key, int indent, int depth);
+typedef struct schema_ctx {
+	const json_t *opaque; /* paths ('\x1f'-joined) written as their type only */
+	dhg_buf path;
+} schema_ctx;
+
+static int put_schema(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *key, int indent, int depth);
 
 /* Writes the members of the draft-07 schema of v (types from the defaults), at indent. */
-static int put_schema_members(dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
+static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
 {
 	const char *type = "string", *k;
 	const char **keys = NULL;
@@ -503,7 +508,8 @@ static int put_schema_members(dhg_buf *b, const json_t *v, const char *key, int 
 		case JSON_NULL: type = "null"; break;
 		default: type = "string"; break;
 		}
-	if (!json_is_object(v) || json_object_size(v) == 0) {
+	if (!json_is_object(v) || json_object_size(v) == 0 ||
+	    (sc->path.len && json_object_get(sc->opaque, dhg_buf_cstr(&sc->path)))) {
 		if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(b, "\"type\": ")) < 0)
 			return err;
 		/* int-or-string fields (PodDisruptionBudget minAvailable/maxUnavailable) */
@@ -528,7 +534,7 @@ static int put_schema_members(dhg_buf *b, const json_t *v, const char *key, int 
 		if ((i && (err = dhg_buf_putc(b, ',')) < 0) || (err = dhg_buf_putc(b, '\n')) < 0 ||
 		    (err = dhg_buf_fill(b, ' ', (size_t)indent + 2)) < 0 ||
 		    (err = put_json_string(b, keys[i])) < 0 || (err = dhg_buf_puts(b, ": ")) < 0 ||
-		    (err = put_schema(b, json_object_get(v, keys[i]), keys[i], indent + 2, depth + 1)) < 0)
+		    (err = put_schema(sc, b, json_object_get(v, keys[i]), keys[i], indent + 2, depth + 1)) < 0)
 			goto done;
 	}
 	err = dhg_buf_printf(b, "\n%*s},\n%*s\"type\": \"object\"", indent, "", indent, "");
@@ -537,12 +543,19 @@ done:
 	return err;
 }
 
-static int put_schema(dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
+static int put_schema(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
 {
+	size_t save = sc->path.len;
 	int err;
-	if ((err = dhg_buf_puts(b, "{\n")) < 0 || (err = put_schema_members(b, v, key, indent + 2, depth)) < 0)
+	if ((save && (err = dhg_buf_putc(&sc->path, '\x1f')) < 0) || (err = dhg_buf_puts(&sc->path, key)) < 0)
 		return err;
-	return dhg_buf_printf(b, "\n%*s}", indent, "");
+	if ((err = dhg_buf_puts(b, "{\n")) < 0 || (err = put_schema_members(sc, b, v, key, indent + 2, depth)) < 0)
+		return err;
+	sc->path.len = save;
+	sc->path.ptr[save] = '\0';
+	if ((err = dhg_buf_putc(b, '\n')) < 0 || (err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
+		return err;
+	return dhg_buf_putc(b, '}');
 }
 
 static int merge_into(json_t *dst, const json_t *src)
@@ -565,6 +578,7 @@ static int merge_into(json_t *dst, const json_t *src)
 static int put_values(files *f, engine_process__ctx *ctx)
 {
 	dhg_buf b = DHG_BUF_INIT(0);
+	schema_ctx sc = {ctx->opaque, DHG_BUF_INIT(0)};
 	int err;
 
 	if (ctx->opts->values_overlay && json_is_object(ctx->opts->values_overlay) &&
@@ -583,10 +597,11 @@ static int put_values(files *f, engine_process__ctx *ctx)
 		goto done;
 	if ((err = dhg_buf_printf(&b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
 	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = dhg_buf_puts(&b, ",\n")) < 0 ||
-	    (err = put_schema_members(&b, ctx->values, NULL, 2, 0)) < 0 || (err = dhg_buf_puts(&b, "\n}\n")) < 0)
+	    (err = put_schema_members(&sc, &b, ctx->values, NULL, 2, 0)) < 0 || (err = dhg_buf_puts(&b, "\n}\n")) < 0)
 		goto done;
 	err = files_add_buf(f, "values.schema.json", &b);
 done:
+	dhg_buf_dispose(&sc.path);
 	dhg_buf_dispose(&b);
 	return err;
 }
@@ -626,7 +641,7 @@ int engine_chart_generate(engine_chart **out, const engine_objects *objs, const 
 	if (!(c = calloc(1, sizeof(*c))) || !(items = calloc(n ? n : 1, sizeof(*items))) ||
 	    !(used_paths = json_object()) || !(used_keys = json_object()) || !(nscount = json_object()) ||
 	    !(tags = json_object()) || !(ctx.values = json_object()) || !(ctx.comments = json_object()) ||
-	    !(ctx.configmaps = json_object())) {
+	    !(ctx.configmaps = json_object()) || !(ctx.opaque = json_object())) {
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -825,6 +840,7 @@ done:
 	json_decref(ctx.values);
 	json_decref(ctx.comments);
 	json_decref(ctx.configmaps);
+	json_decref(ctx.opaque);
 	dhg_buf_dispose(&b);
 	engine_chart_free(c);
 	return err;

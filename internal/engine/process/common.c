@@ -110,28 +110,60 @@ int engine_process__vref(dhg_buf *b, const engine_process__item *it, const char 
 	return dhg_buf_putc(b, ')');
 }
 
+/* Appends s to the bounded key (keys longer than the buffer only lose their comment). */
+static void key_add(char *key, size_t *len, size_t cap, const char *s, int sep)
+{
+	size_t l = strlen(s);
+	if (sep && *len + 1 < cap)
+		key[(*len)++] = '\x1f';
+	if (*len + l >= cap)
+		l = *len < cap ? cap - 1 - *len : 0;
+	memcpy(key + *len, s, l);
+	*len += l;
+	key[*len] = '\0';
+}
+
+static int comment_set(engine_process__ctx *ctx, const char *key, const char *text)
+{
+	json_t *s = json_string(text);
+	if (!s || json_object_set_new(ctx->comments, key, s) < 0)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	return 0;
+}
+
+int engine_process__vopaque(engine_process__ctx *ctx, const engine_process__item *it, const char *const *path)
+{
+	char key[1024];
+	size_t klen = 0;
+	key[0] = '\0';
+	key_add(key, &klen, sizeof(key), it->vkey, 0);
+	key_add(key, &klen, sizeof(key), it->vsub, 1);
+	for (size_t i = 0; path && path[i]; i++)
+		key_add(key, &klen, sizeof(key), path[i], 1);
+	if (json_object_set_new(ctx->opaque, key, json_true()) < 0)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	return 0;
+}
+
 int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, json_t *v, const char *comment,
 			 const char *const *path)
 {
 	json_t *cur, *next;
-	dhg_buf key = DHG_BUF_INIT(0);
+	char key[1024], what[512], text[1024];
 	const char *segs[64];
-	size_t n = 0;
+	size_t n = 0, klen = 0;
 	int err = 0;
-	char what[512];
 
 	if (!v)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	key[0] = '\0';
 	segs[n++] = it->vkey;
 	segs[n++] = it->vsub;
 	for (size_t i = 0; path && path[i] && n < 64; i++)
 		segs[n++] = path[i];
 	cur = ctx->values;
 	for (size_t i = 0; i + 1 < n; i++) {
-		if (i > 0 && (err = dhg_buf_putc(&key, '\x1f')) < 0)
-			goto done;
-		if ((err = dhg_buf_puts(&key, segs[i])) < 0)
-			goto done;
+		key_add(key, &klen, sizeof(key), segs[i], i > 0);
 		next = json_object_get(cur, segs[i]);
 		if (!json_is_object(next)) {
 			if (!(next = json_object()) || json_object_set_new(cur, segs[i], next) < 0) {
@@ -139,37 +171,24 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 				goto done;
 			}
 			if (i == 1) {
-				char *c = dhg_asprintf("-- Settings of %s", engine_process__what(what, sizeof(what), it));
-				if (!c || json_object_set_new(ctx->comments, dhg_buf_cstr(&key), json_string(c)) < 0) {
-					free(c);
-					err = dhg_error_set(DHG_ENOMEM, "out of memory");
+				snprintf(text, sizeof(text), "-- Settings of %s", engine_process__what(what, sizeof(what), it));
+				if ((err = comment_set(ctx, key, text)) < 0)
 					goto done;
-				}
-				free(c);
 			}
 		}
 		cur = next;
 	}
-	if (n > 1 && (err = dhg_buf_putc(&key, '\x1f')) < 0)
-		goto done;
-	if ((err = dhg_buf_puts(&key, segs[n - 1])) < 0)
-		goto done;
+	key_add(key, &klen, sizeof(key), segs[n - 1], n > 1);
 	if (json_object_set(cur, segs[n - 1], v) < 0) {
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 		goto done;
 	}
 	if (comment) {
-		char *c = dhg_asprintf("-- %s (%s)", comment, engine_process__what(what, sizeof(what), it));
-		if (!c || json_object_set_new(ctx->comments, dhg_buf_cstr(&key), json_string(c)) < 0) {
-			free(c);
-			err = dhg_error_set(DHG_ENOMEM, "out of memory");
-			goto done;
-		}
-		free(c);
+		snprintf(text, sizeof(text), "-- %s (%s)", comment, engine_process__what(what, sizeof(what), it));
+		err = comment_set(ctx, key, text);
 	}
 done:
 	json_decref(v);
-	dhg_buf_dispose(&key);
 	return err;
 }
 
@@ -292,7 +311,8 @@ int engine_process__param_block(engine_process__ctx *ctx, engine_process__item *
 
 	if (!(json_is_object(v) || json_is_array(v)) || !engine_process__values_safe(v))
 		return 0;
-	if ((err = engine_process__vset(ctx, it, json_incref(v), comment, path)) < 0)
+	if ((err = engine_process__vset(ctx, it, json_incref(v), comment, path)) < 0 ||
+	    (err = engine_process__vopaque(ctx, it, path)) < 0)
 		return err;
 	if ((err = dhg_buf_puts(&b, "{{- toYaml ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
 	    (err = dhg_buf_puts(&b, " | nindent \x02 }}")) < 0)

@@ -33,6 +33,7 @@ typedef struct engine_process__ctx {
 	const char *release_ns; /* may be NULL */
 	json_t *values;         /* owned: the values root */
 	json_t *comments;       /* owned: values path ('\x1f'-joined) -> comment */
+	json_t *opaque;         /* owned: values paths whose schema is only their type (blocks) */
 	json_t *configmaps;     /* owned: "ns\x1fname" -> template path of ConfigMaps in the chart */
 	engine_file *extra;     /* owned: files/ entries */
 	size_t nextra, capextra;
@@ -51,6 +52,9 @@ char *engine_process__camel(const char *name);
  * path is NULL-terminated. */
 int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, json_t *v, const char *comment,
 			 const char *const *path);
+/* Marks values[vkey][vsub][path...] as a block: the schema checks only that it is an
+ * object/array, not the types of what is inside (quantities may be 1 or "500m"). */
+int engine_process__vopaque(engine_process__ctx *ctx, const engine_process__item *it, const char *const *path);
 /* Writes the Go template expression for values[vkey][vsub][path...] into b. */
 int engine_process__vref(dhg_buf *b, const engine_process__item *it, const char *const *path);
 

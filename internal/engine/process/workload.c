@@ -227,6 +227,8 @@ static int with_block(engine_process__ctx *ctx, engine_process__item *it, json_t
 
 	if (deflt && (err = engine_process__vset(ctx, it, deflt, comment, path)) < 0)
 		return err;
+	if ((err = engine_process__vopaque(ctx, it, path)) < 0)
+		return err;
 	if ((err = dhg_buf_puts(&b, "{{- with ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0)
 		goto done;
 	if (field)
@@ -355,6 +357,8 @@ static int do_template_meta(engine_process__ctx *ctx, engine_process__item *it, 
 			goto done;
 		}
 		extra = NULL;
+		if ((err = engine_process__vopaque(ctx, it, P("podLabels"))) < 0)
+			goto done;
 		/* The with-block rides as a raw entry; the default is already set above. */
 		{
 			dhg_buf b = DHG_BUF_INIT(0);
