@@ -528,7 +528,7 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		keys[n++] = k;
 	}
 	qsort(keys, n, sizeof(*keys), cmp_cstr);
-	if ((err = dhg_buf_printf(b, "%*s\"properties\": {", indent, "")) < 0)
+	if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(b, "\"properties\": {")) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		if ((i && (err = dhg_buf_putc(b, ',')) < 0) || (err = dhg_buf_putc(b, '\n')) < 0 ||
@@ -537,7 +537,10 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		    (err = put_schema(sc, b, json_object_get(v, keys[i]), keys[i], indent + 2, depth + 1)) < 0)
 			goto done;
 	}
-	err = dhg_buf_printf(b, "\n%*s},\n%*s\"type\": \"object\"", indent, "", indent, "");
+	if ((err = dhg_buf_putc(b, '\n')) < 0 || (err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 ||
+	    (err = dhg_buf_puts(b, "},\n")) < 0 || (err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
+		goto done;
+	err = dhg_buf_puts(b, "\"type\": \"object\"");
 done:
 	free(keys);
 	return err;

@@ -382,9 +382,18 @@ static int put_scalar(dhg_buf *b, const json_t *v, int indent, int flags)
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		return engine_emit_string(b, json_string_value(v), json_string_length(v), indent, flags, 0);
-	case JSON_INTEGER:
-		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return dhg_buf_puts(b, num);
+	case JSON_INTEGER: {
+		json_int_t iv = json_integer_value(v);
+		unsigned long long u = iv < 0 ? 0ULL - (unsigned long long)iv : (unsigned long long)iv;
+		int k = (int)sizeof(num);
+		do {
+			num[--k] = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (iv < 0)
+			num[--k] = '-';
+		return dhg_buf_put(b, num + k, sizeof(num) - (size_t)k);
+	}
 	case JSON_REAL: {
 		double d = json_real_value(v);
 		snprintf(num, sizeof(num), "%.17g", d);
@@ -418,10 +427,15 @@ static int put_lines(dhg_buf *b, const char *text, int indent)
 		if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
 			return err;
 		for (size_t i = 0; i < l; i++) {
-			if (p[i] == '\x02')
-				err = dhg_buf_printf(b, "%d", indent);
-			else if (p[i] == '\x03')
-				err = dhg_buf_printf(b, "%d", indent + 2);
+			if (p[i] == '\x02' || p[i] == '\x03') {
+				char num[16];
+				int v = indent + (p[i] == '\x03' ? 2 : 0), k = (int)sizeof(num);
+				do {
+					num[--k] = (char)('0' + v % 10);
+					v /= 10;
+				} while (v && k > 0);
+				err = dhg_buf_put(b, num + k, sizeof(num) - (size_t)k);
+			}
 			else
 				err = dhg_buf_putc(b, p[i]);
 			if (err < 0)
@@ -616,7 +630,8 @@ static int emit_seq(emitter *e, const json_t *a, int indent, int first_inline, i
 		if ((mt = marker_text(v, &block))) {
 			if (block)
 				return dhg_error_set(DHG_EINVALID, "emit: block marker inside a sequence");
-			if ((err = dhg_buf_printf(e->b, " %s\n", mt)) < 0)
+			if ((err = dhg_buf_putc(e->b, ' ')) < 0 || (err = dhg_buf_puts(e->b, mt)) < 0 ||
+			    (err = dhg_buf_putc(e->b, '\n')) < 0)
 				return err;
 		} else if (json_is_object(v) && json_object_size(v) > 0) {
 			if ((err = dhg_buf_putc(e->b, ' ')) < 0)

@@ -98,7 +98,7 @@ int engine_process__vref(dhg_buf *b, const engine_process__item *it, const char 
 		if ((err = dhg_buf_puts(b, ".Values")) < 0)
 			return err;
 		for (size_t i = 0; i < n; i++)
-			if ((err = dhg_buf_printf(b, ".%s", segs[i])) < 0)
+			if ((err = dhg_buf_putc(b, '.')) < 0 || (err = dhg_buf_puts(b, segs[i])) < 0)
 				return err;
 		return 0;
 	}
