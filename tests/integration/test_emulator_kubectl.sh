@@ -154,7 +154,8 @@ spec:
             type: object
             description: Desired state of the widget.
             properties:
-              size: {type: integer, description: How many sprockets the widget has.}
+              size: {type: integer, minimum: 1, description: How many sprockets the widget has.}
+              color: {type: string, enum: [blue, red], default: blue}
           status:
             type: object
             x-kubernetes-preserve-unknown-fields: true
@@ -253,6 +254,9 @@ run_suite() {
 	check "list by category" eval 'K get gadgets -o name >"$out" 2>"$err" && has "$out" "^widget.example.com/w1$"'
 	check "custom resource status subresource + printer column" eval 'K patch wd w1 --subresource=status --type=merge -p "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}" >"$out" 2>"$err" && K get wd w1 >"$out" 2>"$err" && has "$out" "^w1 +3 +True +"'
 	check "custom resource apply again (merge patch), generation" eval 'sed "s/size: 3/size: 4/" "$T/widget.yaml" | K apply -f - >"$out" 2>"$err" && K get wd w1 -o jsonpath="{.spec.size} {.metadata.generation}" >"$out" && has "$out" "^4 2$"'
+	check "CRD schema default applied (spec.color)" eval 'K get wd w1 -o jsonpath="{.spec.color}" >"$out" 2>"$err" && has "$out" "^blue$"'
+	check "CRD schema validation → Invalid (enum, minimum)" eval '! sed "s/size: 3/size: 0, color: green/" "$T/widget.yaml" | K apply -f - >"$out" 2>"$err" && has "$err" "spec.color: Unsupported value: \"green\"" && has "$err" "spec.size in body should be greater than or equal to 1"'
+	check "CRD unknown field → strict decoding error" eval '! sed "s/size: 3/size: 3, bogus: 1/" "$T/widget.yaml" | K apply -f - >"$out" 2>"$err" && has "$err" "unknown field \"spec.bogus\""'
 	check "explain the CRD (openapi v3)" eval 'K explain widgets.spec >"$out" 2>"$err" && has "$out" "Desired state of the widget" && has "$out" "How many sprockets"'
 
 	# --- events: core/v1 and events.k8s.io/v1 are the same objects

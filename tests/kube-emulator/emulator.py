@@ -25,6 +25,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import patches  # noqa: E402
+import schema as crdschema  # noqa: E402
 
 try:  # optional: YAML bodies for apply patches; JSON (what kubectl sends) works without it
     import yaml  # type: ignore
@@ -32,6 +33,7 @@ except ImportError:  # pragma: no cover
     yaml = None
 
 MAX_BODY = 16 * 1024 * 1024
+REQ = threading.local()       # per-request state: REQ.warnings (sent as Warning headers)
 SERVER_VERSION = "v1.32.0"
 STD_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -130,6 +132,23 @@ def err_invalid(res, name, field, msg, reason="FieldValueInvalid"):
     if res.group:
         d["group"] = res.group
     return ApiError(422, "Invalid", '%s "%s" is invalid: %s: %s' % (kind, name, field, msg), d)
+
+
+def err_invalid_multi(res, name, errs):
+    kind = res.kind + ("." + res.group if res.group else "")
+    parts = ["%s: %s" % (f, m) for f, _, m in errs]
+    d = {"name": name, "kind": res.kind,
+         "causes": [{"reason": rsn, "message": m, "field": f} for f, rsn, m in errs]}
+    if res.group:
+        d["group"] = res.group
+    return ApiError(422, "Invalid", '%s "%s" is invalid: %s' % (
+        kind, name, parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"), d)
+
+
+def warn(msg):
+    w = getattr(REQ, "warnings", None)
+    if w is not None and msg not in w:
+        w.append(msg)
 
 
 def err_conflict(res, name):
@@ -1015,6 +1034,9 @@ class Api:
             if r.status:
                 self._reset_status(r, obj)
             self._defaults(r, obj)
+            if r.crd:
+                obj = self._crd_schema(r, version, obj, params)
+                md = obj["metadata"]
             is_crd = r.key == ("apiextensions.k8s.io", "customresourcedefinitions")
             if is_crd:
                 self._crd_validate(obj)
@@ -1035,6 +1057,24 @@ class Api:
             if is_crd:
                 self._crd_register(obj)
             return obj
+
+    def _crd_schema(self, r, version, obj, params):
+        """Prunes unknown fields, applies schema defaults and validates a custom resource."""
+        sch = (getattr(r, "schemas", None) or {}).get(version)
+        if not sch:
+            return obj
+        new, unknown, errs = crdschema.process(obj, sch)
+        mode = (params.get("fieldValidation") or "Warn").lower()
+        if unknown:
+            if mode == "strict":
+                raise err_bad('%s in version "%s" cannot be handled as a %s: strict decoding error: %s'
+                              % (r.kind, version, r.kind, ", ".join('unknown field "%s"' % u for u in unknown)))
+            if mode != "ignore":
+                for u in unknown:
+                    warn('unknown field "%s"' % u)
+        if errs:
+            raise err_invalid_multi(r, obj["metadata"].get("name", ""), errs)
+        return new
 
     def _check_type(self, r, version, obj):
         av, kind = obj.get("apiVersion"), obj.get("kind")
@@ -1061,6 +1101,8 @@ class Api:
             else:
                 result.pop("status", None)
             new = result
+            if r.crd:
+                new = self._crd_schema(r, version, new, params)
         else:
             self._check_type(r, version, new)
             new["apiVersion"] = old["apiVersion"] if r.crd else r.api_version(version)
@@ -1082,6 +1124,9 @@ class Api:
                     md.pop(f, None)
             if "managedFields" not in md and "managedFields" in omd:
                 md["managedFields"] = omd["managedFields"]
+            if r.crd:
+                new = self._crd_schema(r, version, new, params)
+                md = new["metadata"]
             if md.get("managedFields") is None or md.get("managedFields") == []:
                 md.pop("managedFields", None)
             if (r.generation or r.crd) and spec_part(new) != spec_part(old):
@@ -1443,6 +1488,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Audit-Id", str(uuid.uuid4()))
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
+        for w in getattr(REQ, "warnings", None) or []:
+            self.send_header("Warning", '299 - "%s"' % w.replace("\\", "\\\\").replace('"', '\\"'))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command != "HEAD":
@@ -1459,6 +1506,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
+        REQ.warnings = []
         try:
             body = self.read_body()
         except (ValueError, ApiError) as e:

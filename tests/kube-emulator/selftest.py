@@ -502,6 +502,33 @@ def t_crd(e):
     names = {r["name"]: r for r in rl["resources"]}
     check("crd: resource list with status and scale subresources", set(names) == {"things", "things/status", "things/scale"}
           and names["things"]["namespaced"] is False and names["things"]["shortNames"] == ["th"], rl)
+    crd2 = json.loads(json.dumps(crd))
+    crd2["metadata"]["name"] = "gizmos.ex.io"
+    crd2["spec"]["names"] = {"plural": "gizmos", "kind": "Gizmo"}
+    crd2["spec"]["versions"] = [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}}, "schema": {"openAPIV3Schema": {
+        "type": "object", "properties": {
+            "spec": {"type": "object", "required": ["n"], "properties": {
+                "n": {"type": "integer", "maximum": 5}, "mode": {"type": "string", "default": "auto"},
+                "tags": {"type": "array", "items": {"type": "object", "properties": {"k": {"type": "string", "pattern": "^[a-z]+$"}}}},
+                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            "status": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}}}]
+    st, js, _ = e.req("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd2)
+    g = lambda body, q="": e.req("POST", "/apis/ex.io/v1/gizmos" + q, dict({"apiVersion": "ex.io/v1", "kind": "Gizmo"}, **body))
+    st, js, r = g({"metadata": {"name": "g1"}, "spec": {"n": 1, "x": 1, "tags": [{"k": "a", "y": 2}], "free": {"any": {"thing": 1}},
+                                                       "labels": {"a": "b"}}})
+    check("schema: unknown fields pruned with a Warning, defaults applied, preserve-unknown kept",
+          st == 201 and js["spec"] == {"n": 1, "mode": "auto", "tags": [{"k": "a"}], "free": {"any": {"thing": 1}}, "labels": {"a": "b"}}
+          and 'unknown field \\"spec.x\\"' in (r.getheader("Warning") or ""), (st, js, r.getheader("Warning")))
+    st, js, _ = g({"metadata": {"name": "g2"}, "spec": {"n": 1, "x": 1}}, "?fieldValidation=Strict")
+    check("schema: fieldValidation=Strict → 400 strict decoding error", st == 400 and 'unknown field "spec.x"' in js["message"], js)
+    st, js, _ = g({"metadata": {"name": "g3"}, "spec": {"n": "one", "tags": [{"k": "A"}], "labels": {"a": 1}}})
+    fields = sorted(c["field"] for c in js.get("details", {}).get("causes", []))
+    check("schema: type/pattern violations → 422 with causes", st == 422 and fields == ["spec.labels.a", "spec.n", "spec.tags[0].k"], js)
+    st, js, _ = g({"metadata": {"name": "g4"}, "spec": {"mode": "x"}})
+    check("schema: required → 422 Required value", st == 422 and "spec.n: Required value" in js["message"], js)
+    st, js, _ = e.req("PATCH", "/apis/ex.io/v1/gizmos/g1/status", {"status": {"ok": True, "junk": 1}}, ctype="application/merge-patch+json")
+    check("schema: status writes pruned too", st == 200 and js["status"] == {"ok": True}, js)
     st, js, _ = e.req("POST", "/apis/ex.io/v1/things", {"apiVersion": "ex.io/v1", "kind": "Thing", "metadata": {"name": "t1"},
                                                          "spec": {"n": 1}, "status": {"n": 5}})
     check("crd: CR created, status dropped, generation 1", st == 201 and "status" not in js and js["metadata"]["generation"] == 1, js)
@@ -524,6 +551,7 @@ def t_crd(e):
     st, idx, _ = e.req("GET", "/openapi/v3")
     check("openapi v3: index lists the CRD group", "apis/ex.io/v1" in idx["paths"], list(idx["paths"])[:5])
     e.req("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/things.ex.io")
+    e.req("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.ex.io")
     st, _, _ = e.req("GET", "/apis/ex.io/v1/things/t1")
     st2, _, _ = e.req("GET", "/apis/ex.io")
     check("crd: deleting the CRD removes its resources", st == 404 and st2 == 404, (st, st2))
