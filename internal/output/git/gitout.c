@@ -94,12 +94,17 @@ static int build_tree(git_oid *out, gitout__session *s, const git_tree *base, co
 		      const char *path)
 {
 	git_index *idx = NULL;
+	git_odb *odb = NULL;
 	char full[2048];
 	size_t i;
 	int error = 0;
 
-	if (git_index_new(&idx) < 0)
+	if (git_repository_odb(&odb, s->repo) < 0)
+		return gitout__error_local(s, "git: cannot open the object database of the clone of");
+	if (git_index_new(&idx) < 0) {
+		git_odb_free(odb);
 		return gitout__error_local(s, "git: cannot create an index for");
+	}
 	if (base && git_index_read_tree(idx, base) < 0) {
 		error = gitout__error_local(s, "git: cannot read the branch tree of");
 		goto done;
@@ -127,7 +132,9 @@ static int build_tree(git_oid *out, gitout__session *s, const git_tree *base, co
 		git_index_entry e;
 		memset(&e, 0, sizeof(e));
 		snprintf(full, sizeof(full), "%s/%s", path, f->path);
-		if (git_blob_create_from_buffer(&e.id, s->repo, f->data, f->len) < 0) {
+		/* hash first: an unchanged file is already in the clone (no zlib stream per blob) */
+		if (git_odb_hash(&e.id, f->data, f->len, GIT_OBJECT_BLOB) < 0 ||
+		    (!git_odb_exists(odb, &e.id) && git_odb_write(&e.id, odb, f->data, f->len, GIT_OBJECT_BLOB) < 0)) {
 			error = gitout__error_local(s, "git: cannot store a blob in the clone of");
 			goto done;
 		}
@@ -143,6 +150,7 @@ static int build_tree(git_oid *out, gitout__session *s, const git_tree *base, co
 		error = gitout__error_local(s, "git: cannot write the tree for");
 done:
 	git_index_free(idx);
+	git_odb_free(odb);
 	return error;
 }
 
