@@ -85,13 +85,16 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 			err = dhg_error_set(DHG_ENOMEM, "out of memory");
 			goto done;
 		}
-		if ((err = engine_process__param_scalar(ctx, it, c, "imagePullPolicy", "Image pull policy",
+		if ((err = engine_process__param_scalar(ctx, it, c, "imagePullPolicy", "Image pull policy of the container",
 							P(group, cname, "image", "pullPolicy"))) < 0)
 			goto done;
 	}
-	if ((err = engine_process__param_block(ctx, it, c, "resources", "Resource requests and limits",
-					       P(group, cname, "resources"))) < 0)
-		goto done;
+	{
+		char cm[256];
+		snprintf(cm, sizeof(cm), "Resource requests and limits of container %s", name);
+		if ((err = engine_process__param_block(ctx, it, c, "resources", cm, P(group, cname, "resources"))) < 0)
+			goto done;
+	}
 	env = json_object_get(c, "env");
 	if (json_is_array(env)) {
 		if (!(seen = json_object())) {
@@ -109,9 +112,12 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 				err = dhg_error_set(DHG_ENOMEM, "out of memory");
 				goto done;
 			}
-			if ((err = engine_process__param_scalar(ctx, it, e, "value", "Environment variable",
-								P(group, cname, "env", en))) < 0)
-				goto done;
+			{
+				char cm[320];
+				snprintf(cm, sizeof(cm), "Environment variable %.200s of container %s", en, name);
+				if ((err = engine_process__param_scalar(ctx, it, e, "value", cm, P(group, cname, "env", en))) < 0)
+					goto done;
+			}
 		}
 	}
 	err = 0;
