@@ -48,6 +48,10 @@ static int file_unsafe(const char *key, const char *val)
 	static const char *const suffixes[] = {".swp", ".bak", ".tmp", ".orig", "~", NULL};
 	if (!strcmp(key, ".") || !strcmp(key, "..") || key[0] == '.')
 		return 1;
+	for (const char *p = key; *p; p++) /* ConfigMap key syntax; also keeps the Go literal safe */
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '_' || *p == '.'))
+			return 1;
 	for (size_t i = 0; suffixes[i]; i++)
 		if (dhg_str_has_suffix(key, suffixes[i]))
 			return 1;
@@ -139,6 +143,9 @@ static int secret_section(engine_process__ctx *ctx, engine_process__item *it, co
 	if ((err = sorted_keys(&keys, &n, data)) < 0)
 		return err;
 	engine_process__what(what, sizeof(what), it);
+	for (char *p = what; *p; p++) /* it goes into a Go string literal */
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = '_';
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(data, keys[i]);
 		dhg_buf_clear(&b);
@@ -161,10 +168,27 @@ static int secret_section(engine_process__ctx *ctx, engine_process__item *it, co
 								: "Secret stringData value; required",
 							P(section, keys[i]))) < 0)
 				goto done;
+			/* the --set path, with dots inside the key escaped as --set wants (\.) */
+			char esc[512];
+			size_t el = 0;
+			for (const char *p = keys[i]; *p && el + 4 < sizeof(esc); p++) {
+				if (*p == '.') { /* Go source \\. renders as \. */
+					esc[el++] = '\\';
+					esc[el++] = '\\';
+				}
+				/* Secret keys are [-._a-zA-Z0-9]+; anything else can't break the literal */
+				esc[el++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p;
+			}
+			esc[el] = '\0';
+			char plain[256];
+			snprintf(plain, sizeof(plain), "%s", keys[i]);
+			for (char *p = plain; *p; p++)
+				if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+					*p = '_';
 			err = dhg_buf_printf(&b,
-					     "{{ required \"set %s.%s.%s.%s: the value of key %s of %s is not "
-					     "stored in the chart\" %s%s | toJson }}",
-					     it->vkey, it->vsub, section, keys[i], keys[i], what, dhg_buf_cstr(&ref),
+					     "{{ required \"set %s.%s.%s.%s (the value of key %s of %s is not "
+					     "stored in the chart)\" %s%s | toJson }}",
+					     it->vkey, it->vsub, section, esc, plain, what, dhg_buf_cstr(&ref),
 					     is_data ? " | b64enc" : "");
 		}
 		if (err < 0)
