@@ -49,8 +49,18 @@ out=$($S --url "$HURL" --branch main --path apps/shop --dest "$T/out" --extract 
 echo "$out"
 [ "$(val commit "$out")" = "$c1" ] || fail "resolved commit != $c1"
 [ "$(val files "$out")" = 1 ] && [ "$(val objects "$out")" = 2 ] || fail "expected 1 file / 2 objects: $out"
-diff -r "$T/m/apps/shop" "$T/out" || fail "exported files differ"
+diff -r -x .dhg-source "$T/m/apps/shop" "$T/out" || fail "exported files differ"
 ok "branch main over http: $c1, 2 objects extracted"
+
+# same commit again: the export is reused, nothing fetched or written
+touch -d '2000-01-01' "$T/out/web.yaml"
+out=$($S --url "$HURL" --branch main --path apps/shop --dest "$T/out" "${HAUTH[@]}") || fail "refetch same commit"
+[ "$(val reused "$out")" = 1 ] && [ "$(val commit "$out")" = "$c1" ] && [ "$(val files "$out")" = 1 ] || fail "not reused: $out"
+[ "$(stat -c %Y "$T/out/web.yaml")" = "$(date -d 2000-01-01 +%s)" ] || fail "a reused export was rewritten"
+out=$($S --url "$HURL" --branch main --dest "$T/out" "${HAUTH[@]}") || fail "fetch other path"
+[ "$(val reused "$out")" = 0 ] && [ -f "$T/out/apps/shop/web.yaml" ] || fail "other path must re-export: $out"
+$S --url "$HURL" --branch main --path apps/shop --dest "$T/out" "${HAUTH[@]}" >/dev/null || fail "back to apps/shop"
+ok "unchanged source commit: export reused"
 
 # new commit on the branch -> new resolved commit; a removed file disappears from the export
 sed -i 's/replicas: 2/replicas: 3/' "$T/m/apps/shop/web.yaml"
@@ -62,7 +72,7 @@ c2=$(git -C "$T/m" rev-parse HEAD)
 out=$($S --url "$HURL" --branch main --path apps/shop --dest "$T/out" --extract "${HAUTH[@]}") || fail "refetch"
 [ "$(val commit "$out")" = "$c2" ] && [ "$c2" != "$c1" ] || fail "new commit not picked up: $out"
 [ "$(val objects "$out")" = 3 ] || fail "expected 3 objects after the new commit: $out"
-diff -r "$T/m/apps/shop" "$T/out" || fail "export after new commit differs"
+diff -r -x .dhg-source "$T/m/apps/shop" "$T/out" || fail "export after new commit differs"
 ok "new source commit picked up ($c2)"
 
 # annotated tag (peeled to its commit) over SSH, whole-tree export
@@ -87,7 +97,7 @@ printf 'bad\n' >"$T/bad"
 if $S --url "$HURL" --branch main --dest "$T/out" --username "$GIT_HTTP_USER" --password-file "$T/bad" \
 	--work-dir "$T/work" 2>"$T/err"; then fail "wrong password accepted"; fi
 grep -q "authentication failed" "$T/err" || fail "unclear auth error"
-diff -r "$T/m/apps/shop" "$T/out" || fail "failed fetches damaged the previous export"
+diff -r -x .dhg-source "$T/m/apps/shop" "$T/out" || fail "failed fetches damaged the previous export"
 ok "missing branch / path / commit and wrong password: clear errors, previous export intact"
 
 # source -> chart -> git output (needs the engine's generate command)

@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "error: %s (%s)\n", dhg_error_last()->message, dhg_error_name(dhg_error_last()->code));
 		rc = 3;
 	} else {
-		printf("commit=%s files=%zu\n", res.commit, res.files);
+		printf("commit=%s files=%zu reused=%d\n", res.commit, res.files, res.reused);
 		if (extract) {
 			engine_objects objs = ENGINE_OBJECTS_INIT;
 			engine_extract_options xo = ENGINE_EXTRACT_OPTIONS_INIT;

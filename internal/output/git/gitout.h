@@ -116,11 +116,13 @@ typedef struct gitsrc_options {
 typedef struct gitsrc_result {
 	char commit[41]; /* the resolved source commit */
 	size_t files;    /* regular files exported */
+	int reused;      /* 1: dest_dir already held this commit's export (nothing was written) */
 } gitsrc_result;
 
 /* Fetches opts->url at the given ref and exports the tree under opts->path into opts->dest_dir
  * (built next to it, then swapped in: dest_dir is either the old or the new export). Symlinks
- * and submodules are skipped. The directory can be read with engine_extract_path().
+ * and submodules are skipped. The export carries a hidden marker file (.dhg-source: commit and
+ * path); when it already matches, the export is reused and no object is fetched. The directory can be read with engine_extract_path().
  * Returns 0, DHG_ENOTFOUND (ref or path missing), or the codes of gitout_write(). Thread-safe. */
 int gitsrc_fetch(gitsrc_result *out, const gitsrc_options *opts);
 

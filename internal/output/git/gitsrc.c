@@ -140,6 +140,40 @@ static int export_cb(const char *dir, const git_tree_entry *e, void *payload)
 	return x->error < 0 ? -1 : 0;
 }
 
+#define MARKER ".dhg-source"
+
+/* The marker line for an export: "<resolved oid> <commit> <files> <path>". */
+static char *marker_line(const git_oid *resolved, const char *commit, size_t files, const char *path)
+{
+	char hex[41];
+	git_oid_tostr(hex, sizeof(hex), resolved);
+	return dhg_asprintf("%s %s %zu %s\n", hex, commit, files, path && *path ? path : ".");
+}
+
+/* 1 when dest_dir holds the export of `resolved` at the options' path (fills out). */
+static int export_reusable(gitsrc_result *out, const git_oid *resolved, const gitsrc_options *o)
+{
+	char *p = dhg_asprintf("%s/" MARKER, o->dest_dir), *data = NULL, hex[41], commit[41], path[1100];
+	size_t len, files;
+	int ok = 0;
+
+	if (p && dhg_file_read(&data, &len, p, 4096) == 0 &&
+	    sscanf(data, "%40s %40s %zu %1099s", hex, commit, &files, path) == 4) {
+		char want[41];
+		git_oid_tostr(want, sizeof(want), resolved);
+		if (!strcmp(hex, want) && !strcmp(path, o->path && *o->path ? o->path : ".")) {
+			memcpy(out->commit, commit, sizeof(out->commit));
+			out->files = files;
+			out->reused = 1;
+			ok = 1;
+		}
+	}
+	dhg_error_clear();
+	free(p);
+	free(data);
+	return ok;
+}
+
 static int export_tree(gitsrc_result *out, gitout__session *s, const git_oid *commit_oid, const gitsrc_options *o)
 {
 	git_object *obj = NULL;
@@ -184,6 +218,15 @@ static int export_tree(gitsrc_result *out, gitout__session *s, const git_oid *co
 		error = x.error < 0 ? x.error : gitout__error_local(s, "git source: cannot walk the tree of");
 		goto done;
 	}
+	{
+		char *m = marker_line(commit_oid, out->commit, x.files, o->path), *mp = dhg_asprintf("%s/" MARKER, staged);
+		if (!m || !mp || dhg_file_write(mp, m, strlen(m)) < 0)
+			error = m && mp ? dhg_error_wrap("git source: marker") : DHG_ENOMEM;
+		free(m);
+		free(mp);
+		if (error < 0)
+			goto done;
+	}
 	if ((error = dhg_dir_replace(staged, o->dest_dir)) < 0)
 		goto done;
 	out->files = x.files;
@@ -224,8 +267,11 @@ int gitsrc_fetch(gitsrc_result *out, const gitsrc_options *opts)
 		goto done;
 	opened = 1;
 	for (fresh = 0;; fresh++) {
-		if ((error = resolve(&oid, want, sizeof(want), &s, opts)) == 0 &&
-		    (error = fetch_commit(&s, &oid, want)) == 0) {
+		if ((error = resolve(&oid, want, sizeof(want), &s, opts)) == 0 && export_reusable(out, &oid, opts)) {
+			gitout__session_disconnect(&s);
+			break;
+		}
+		if (error == 0 && (error = fetch_commit(&s, &oid, want)) == 0) {
 			gitout__session_disconnect(&s);
 			error = export_tree(out, &s, &oid, opts);
 		}
