@@ -99,3 +99,6 @@ op_stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null; }
 
 op_versions() { if [ -f "$OUT/$1/$2.versions" ]; then wc -l <"$OUT/$1/$2.versions" | tr -d ' '; else echo 0; fi; }
 op_status() { K get hc "$2" -n "$1" -o "jsonpath={$3}"; }
+# op_wait_status NS NAME JSONPATH VALUE : waits (~20 s) until the field has VALUE.
+op_status_is() { [ "$(op_status "$1" "$2" "$3")" = "$4" ]; }
+op_wait_status() { wait_for op_status_is "$@"; }

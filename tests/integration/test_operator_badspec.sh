@@ -39,12 +39,12 @@ ok "good HelmChart served; only its namespace's objects"
 for c in "${applied[@]}"; do
 	IFS='|' read -r name body cond msg <<<"$c"
 	if [ "$cond" = Stalled ]; then
-		wait_for test "$(op_status shop "$name" '.status.conditions[?(@.type=="Stalled")].status')" = True \
+		op_wait_status shop "$name" '.status.conditions[?(@.type=="Stalled")].status' True \
 			|| fail "$name: not Stalled: $(K get hc "$name" -n shop -o jsonpath='{.status}')"
 		reason=$(op_status shop "$name" '.status.conditions[?(@.type=="Stalled")].reason')
 		[ "$reason" = InvalidSpec ] || fail "$name: reason $reason"
 	else
-		wait_for test "$(op_status shop "$name" '.status.conditions[?(@.type=="Ready")].status')" = False \
+		op_wait_status shop "$name" '.status.conditions[?(@.type=="Ready")].status' False \
 			|| fail "$name: not Ready=False: $(K get hc "$name" -n shop -o jsonpath='{.status}')"
 	fi
 	got=$(op_status shop "$name" '.status.conditions[?(@.type=="Ready")].message')

@@ -62,7 +62,7 @@ t1=$(date +%s.%N)
 lat=$($PY -c "print(round($t1-$t0,2))")
 $PY -c "import sys; sys.exit(0 if $t1-$t0 <= 2.0 else 1)" || fail "drift took ${lat}s (> debounce 1s + 1s)"
 grep -rq 'nginx:1.26\|tag: "1.26"\|1.26' "$OUT/shop/shop/values.yaml" || fail "new image not in values.yaml"
-wait_for test "$(op_status shop shop .status.chartVersion)" = 0.1.1 || fail "status chartVersion not 0.1.1"
+op_wait_status shop shop .status.chartVersion 0.1.1 || fail "status chartVersion not 0.1.1"
 ok "drift -> 0.1.1 in ${lat}s"
 
 # unrelated object, status-only change, no-op apply -> no new version
