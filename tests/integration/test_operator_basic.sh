@@ -93,6 +93,30 @@ sleep 5.5
 grep -q '"50"\|: "50"\|50' "$OUT/shop/shop/values.yaml" || grep -rq '50' "$OUT/shop/shop/templates" || fail "last burst value missing"
 ok "burst of 50 -> one version"
 
+# suspend: no writes, Ready=False/Suspended; resume: the change is written
+K patch hc shop -n shop --type=merge -p '{"spec":{"suspend":true}}' >/dev/null
+op_wait_status shop shop '.status.conditions[?(@.type=="Ready")].reason' Suspended || fail "not Suspended"
+[ "$(op_status shop shop '.status.conditions[?(@.type=="Ready")].status')" = False ] || fail "Suspended but Ready is not False"
+v=$(op_versions shop shop)
+K set image deployment/shop-web -n shop web=nginx:1.28 >/dev/null
+sleep 5
+[ "$(op_versions shop shop)" = "$v" ] || fail "a suspended HelmChart wrote"
+K patch hc shop -n shop --type=merge -p '{"spec":{"suspend":false}}' >/dev/null
+K wait --for=condition=Ready hc/shop -n shop --timeout=20s >/dev/null || fail "not Ready after resume"
+[ "$(op_versions shop shop)" = $((v + 1)) ] || fail "resume: $(op_versions shop shop) versions, want $((v + 1))"
+grep -q 1.28 "$OUT/shop/shop/values.yaml" || fail "resume: change not written"
+ok "suspend/resume"
+
+# delete: work stops, written charts stay
+K delete hc shop -n shop >/dev/null || fail "delete hc"
+sleep 1
+v=$(op_versions shop shop)
+K set image deployment/shop-web -n shop web=nginx:1.29 >/dev/null
+sleep 2.5
+[ "$(op_versions shop shop)" = "$v" ] || fail "a deleted HelmChart still writes"
+[ -f "$OUT/shop/shop/Chart.yaml" ] || fail "written chart removed on delete"
+ok "delete keeps the chart, stops the work"
+
 # graceful shutdown
 kill -TERM "$OP_PID"
 wait "$OP_PID"; rc=$?
