@@ -1,7 +1,7 @@
 """Structural-schema handling of custom resources, like kube-apiserver does for CRDs:
 pruning of unknown fields, defaulting, and OpenAPI v3 validation (type, required, enum, pattern,
-lengths, bounds, item/property counts). CEL rules (x-kubernetes-validations) and `format` are not
-evaluated.
+lengths, bounds, item/property counts) and x-kubernetes-validations rules in the CEL subset of
+cel.py (rules outside it are skipped). `format` is not checked.
 
 process(obj, schema) -> (obj, unknown_paths, errors); errors are (field, reason, message) tuples
 with the kube-apiserver wording.
@@ -10,6 +10,8 @@ with the kube-apiserver wording.
 import copy
 import json
 import re
+
+import cel
 
 
 def _q(v):
@@ -99,6 +101,21 @@ def _validate(v, s, path, errs):
         return
     if v is None:
         return
+    for rule in s.get("x-kubernetes-validations") or []:
+        if not isinstance(rule, dict) or not isinstance(rule.get("rule"), str):
+            continue
+        try:
+            ok = cel.evaluate(rule["rule"], v)
+        except (cel.CelError, RecursionError):
+            continue  # outside the supported subset: do not reject what the real server may accept
+        if not ok:
+            field = path
+            if rule.get("fieldPath"):
+                field = (path or "") + rule["fieldPath"]
+            msg = rule.get("message") or "failed rule: %s" % rule["rule"]
+            rsn = {"FieldValueRequired": "FieldValueRequired", "FieldValueForbidden": "FieldValueForbidden",
+                   "FieldValueDuplicate": "FieldValueDuplicate"}.get(rule.get("reason"), "FieldValueInvalid")
+            errs.append((field, rsn, "Invalid value: %s: %s" % (_q(s.get("type") or _go_type(v)), msg)))
     if "enum" in s and v not in s["enum"]:
         errs.append((path, "FieldValueNotSupported", "Unsupported value: %s: supported values: %s"
                      % (_q(v), ", ".join(_q(e) for e in s["enum"]))))

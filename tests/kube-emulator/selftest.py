@@ -511,7 +511,11 @@ def t_crd(e):
                 "n": {"type": "integer", "maximum": 5}, "mode": {"type": "string", "default": "auto"},
                 "tags": {"type": "array", "items": {"type": "object", "properties": {"k": {"type": "string", "pattern": "^[a-z]+$"}}}},
                 "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                "labels": {"type": "object", "additionalProperties": {"type": "string"}}}},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "min": {"type": "integer"}, "max": {"type": "integer"}},
+                "x-kubernetes-validations": [{"rule": "!has(self.min) || !has(self.max) || self.min <= self.max",
+                                              "message": "min must not exceed max"},
+                                             {"rule": "self.tags.all(t, t.k.size() < 4)"}]},
             "status": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}}}]
     st, js, _ = e.req("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd2)
     g = lambda body, q="": e.req("POST", "/apis/ex.io/v1/gizmos" + q, dict({"apiVersion": "ex.io/v1", "kind": "Gizmo"}, **body))
@@ -525,6 +529,11 @@ def t_crd(e):
     st, js, _ = g({"metadata": {"name": "g3"}, "spec": {"n": "one", "tags": [{"k": "A"}], "labels": {"a": 1}}})
     fields = sorted(c["field"] for c in js.get("details", {}).get("causes", []))
     check("schema: type/pattern violations → 422 with causes", st == 422 and fields == ["spec.labels.a", "spec.n", "spec.tags[0].k"], js)
+    st, js, _ = g({"metadata": {"name": "g5"}, "spec": {"n": 1, "min": 3, "max": 2, "tags": [{"k": "abcd"}]}})
+    check("schema: CEL rules (message, failed rule)", st == 422 and 'spec: Invalid value: "object": min must not exceed max' in js["message"]
+          and "failed rule: self.tags.all(t, t.k.size() < 4)" in js["message"], js)
+    st, js, _ = g({"metadata": {"name": "g6"}, "spec": {"n": 1, "min": 1}})
+    check("schema: CEL rule outside the subset / missing field is skipped, valid object accepted", st == 201, js)
     st, js, _ = g({"metadata": {"name": "g4"}, "spec": {"mode": "x"}})
     check("schema: required → 422 Required value", st == 422 and "spec.n: Required value" in js["message"], js)
     st, js, _ = e.req("PATCH", "/apis/ex.io/v1/gizmos/g1/status", {"status": {"ok": True, "junk": 1}}, ctype="application/merge-patch+json")
