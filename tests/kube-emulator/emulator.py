@@ -2235,6 +2235,11 @@ def load_objects(api, path):
             else:
                 md.pop("namespace", None)
             api._defaults(r, obj)
+            if r.crd:
+                try:
+                    obj = api._crd_schema(r, v, obj, {"fieldValidation": "Ignore"})
+                except ApiError as e:
+                    raise SystemExit("emulator: %s:%d: %s" % (path, ln, e.message))
             if r.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
                 api._crd_validate(obj)
                 api._crd_status(obj)
