@@ -530,15 +530,21 @@ BUILTIN_COLUMNS = {
     ("", "services"): [("Type", "string", lambda o: _g(o, "spec", "type", default="ClusterIP")),
                        ("Cluster-IP", "string", lambda o: _g(o, "spec", "clusterIP", default="<none>")),
                        ("External-IP", "string", lambda o: ",".join(_g(o, "spec", "externalIPs", default=[]) or []) or "<none>"),
-                       ("Port(s)", "string", _svc_ports)],
+                       ("Port(s)", "string", _svc_ports),
+                       ("Selector", "string", lambda o: _selector_str(_g(o, "spec", "selector")), 1)],
     ("", "serviceaccounts"): [("Secrets", "integer", lambda o: len(o.get("secrets") or []))],
     ("", "pods"): [("Ready", "string", _pod_ready),
                    ("Status", "string", lambda o: _g(o, "status", "phase", default="Pending")),
-                   ("Restarts", "integer", lambda o: sum(c.get("restartCount", 0) for c in _g(o, "status", "containerStatuses", default=[]) or []))],
+                   ("Restarts", "integer", lambda o: sum(c.get("restartCount", 0) for c in _g(o, "status", "containerStatuses", default=[]) or [])),
+                   ("IP", "string", lambda o: _g(o, "status", "podIP", default="<none>"), 1),
+                   ("Node", "string", lambda o: _g(o, "spec", "nodeName", default="<none>"), 1)],
     ("", "persistentvolumeclaims"): [("Status", "string", lambda o: _g(o, "status", "phase", default="Pending"))],
     ("apps", "deployments"): [("Ready", "string", lambda o: "%d/%d" % (_g(o, "status", "readyReplicas", default=0), _g(o, "spec", "replicas", default=1))),
                               ("Up-to-date", "integer", lambda o: _g(o, "status", "updatedReplicas", default=0)),
-                              ("Available", "integer", lambda o: _g(o, "status", "availableReplicas", default=0))],
+                              ("Available", "integer", lambda o: _g(o, "status", "availableReplicas", default=0)),
+                              ("Containers", "string", lambda o: ",".join(c.get("name", "") for c in _containers(o)), 1),
+                              ("Images", "string", lambda o: ",".join(c.get("image", "") for c in _containers(o)), 1),
+                              ("Selector", "string", lambda o: _selector_str(_g(o, "spec", "selector")), 1)],
     ("apps", "statefulsets"): [("Ready", "string", lambda o: "%d/%d" % (_g(o, "status", "readyReplicas", default=0), _g(o, "spec", "replicas", default=1)))],
     ("apps", "replicasets"): [("Desired", "integer", lambda o: _g(o, "spec", "replicas", default=1)),
                               ("Current", "integer", lambda o: _g(o, "status", "replicas", default=0)),
@@ -600,11 +606,15 @@ def table_columns(r, version):
         return defs, fns
     defs = [{"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.", "priority": 0}]
     fns = [lambda o: o["metadata"]["name"]]
-    for name, typ, fn in BUILTIN_COLUMNS.get(r.key, []):
+    cols = BUILTIN_COLUMNS.get(r.key, [])
+    for name, typ, fn, *prio in [c for c in cols if len(c) == 3]:
         defs.append({"name": name, "type": typ, "format": "", "description": name, "priority": 0})
         fns.append(fn)
     defs.append({"name": "Age", "type": "string", "format": "", "description": "CreationTimestamp is a timestamp representing the server time when this object was created.", "priority": 0})
     fns.append(lambda o: human_age(o["metadata"].get("creationTimestamp")))
+    for name, typ, fn, prio in [c for c in cols if len(c) == 4]:   # -o wide columns, after AGE
+        defs.append({"name": name, "type": typ, "format": "", "description": name, "priority": prio})
+        fns.append(fn)
     return defs, fns
 
 

@@ -632,10 +632,58 @@ def t_load(tmp, n):
         e.stop()
 
 
+def t_patch_units():
+    sys.path.insert(0, HERE)
+    import patches as P
+    import cel
+    o = {"a": 1, "b": {"c": 2, "d": 3}, "l": [1, 2]}
+    check("unit merge patch: null deletes, objects merge, lists replace",
+          P.merge_patch(o, {"a": None, "b": {"c": 9}, "l": [3]}) == {"b": {"c": 9, "d": 3}, "l": [3]})
+    check("unit json patch: move/copy/test/remove with '-' append",
+          P.json_patch(o, [{"op": "copy", "from": "/b/c", "path": "/e"}, {"op": "move", "from": "/a", "path": "/l/-"},
+                           {"op": "test", "path": "/e", "value": 2}, {"op": "remove", "path": "/b/d"}])
+          == {"b": {"c": 2}, "l": [1, 2, 1], "e": 2})
+    try:
+        P.json_patch(o, [{"op": "replace", "path": "/nope", "value": 1}])
+        check("unit json patch: replace of a missing key fails", False)
+    except P.PatchError:
+        check("unit json patch: replace of a missing key fails", True)
+    strat = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}
+    check("unit strategic: $retainKeys",
+          P.strategic_merge({"strategy": strat}, {"strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": None}})
+          == {"strategy": {"type": "Recreate"}})
+    check("unit strategic: $patch replace on a map",
+          P.strategic_merge({"m": {"a": 1, "b": 2}}, {"m": {"$patch": "replace", "c": 3}}) == {"m": {"c": 3}})
+    svc = {"ports": [{"port": 80, "name": "http"}, {"port": 443, "name": "https"}]}
+    check("unit strategic: service ports merged by port",
+          P.strategic_merge(svc, {"ports": [{"port": 443, "targetPort": 8443}]})["ports"]
+          == [{"port": 80, "name": "http"}, {"port": 443, "name": "https", "targetPort": 8443}])
+    ctr = {"containers": [{"name": "c", "ports": [{"containerPort": 80}], "volumeMounts": [{"mountPath": "/a", "name": "v"}]}]}
+    r = P.strategic_merge(ctr, {"containers": [{"name": "c", "ports": [{"containerPort": 81}],
+                                                "volumeMounts": [{"mountPath": "/a", "$patch": "delete"}]}]})
+    check("unit strategic: container ports by containerPort, volumeMounts by mountPath",
+          r["containers"][0]["ports"] == [{"containerPort": 81}, {"containerPort": 80}] and r["containers"][0]["volumeMounts"] == [], r)
+    check("unit strategic: finalizers merged as a set, $deleteFromPrimitiveList",
+          P.strategic_merge({"metadata": {"finalizers": ["a", "b"]}},
+                            {"metadata": {"finalizers": ["c", "a"], "$deleteFromPrimitiveList/finalizers": ["b"]}})
+          == {"metadata": {"finalizers": ["a", "c"]}})
+    check("unit strategic: list item $patch replace replaces the list",
+          P.strategic_merge({"env": [{"name": "A"}]}, {"env": [{"$patch": "replace"}, {"name": "B"}]}) == {"env": [{"name": "B"}]})
+    check("unit cel: ternary arithmetic, macros, in, strings",
+          cel.evaluate("(has(self.a) ? 1 : 0) + size(self.l) == 3 && self.l.exists(x, x == 'p') && 'q' in self.l "
+                       "&& self.s.startsWith('ab') && !self.s.matches('^z')", {"a": 1, "l": ["p", "q"], "s": "abc"}))
+    try:
+        cel.evaluate("self.missing > 1", {})
+        check("unit cel: missing field raises (rule skipped)", False)
+    except cel.CelError:
+        check("unit cel: missing field raises (rule skipped)", True)
+
+
 def main():
     quick = "--quick" in sys.argv
     tmp = tempfile.mkdtemp(prefix="emu-selftest.")
     try:
+        t_patch_units()
         t_auth(tmp)
         t_tls(tmp)
         e = Emu(tmp, "--bookmark-interval", "0.5")
