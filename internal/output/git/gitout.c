@@ -299,6 +299,8 @@ static int write_attempts(gitout_result *out, gitout__session *s, const engine_c
 			opts->before_push(attempt, opts->payload);
 		out->attempts = attempt;
 		error = push(s, branch, &conflict);
+		/* the push ref is only needed while pushing (and branch "a" vs "a/b" refs would collide) */
+		git_reference_remove(s->repo, refname);
 		if (error == 0) {
 			git_oid_tostr(out->commit, sizeof(out->commit), &commit_oid);
 			DHG_LOG_INFO("git: chart written", "url", s->redacted_url, "branch", branch, "path", path,
