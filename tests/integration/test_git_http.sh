@@ -141,6 +141,12 @@ $W --url "$URL" --dir "$T/c5" --name shop --version 0.1.4 "${AUTH[@]}" >"$T/ok.o
 grep -q '"msg":"git: chart written"' "$T/ok.err" || fail "expected a log line from the write"
 $W --url "http://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@127.0.0.1:$dead/x.git" --dir "$T/c5" --work-dir "$T/work" 2>"$T/bad.err" && fail "dead url"
 grep -q "Unavailable" "$T/bad.err" || fail "unexpected error: $(cat "$T/bad.err")"
-if grep -q -- "$GIT_HTTP_PASSWORD" "$T/ok.out" "$T/ok.err" "$T/bad.err" "$T"/work/*.git/config; then
+# credentials inside the URL work too, and are redacted everywhere
+mkchart "$T/c6" 0.1.5
+$W --url "$GIT_HTTP_AUTH_URL/deploy.git" --dir "$T/c6" --name shop --version 0.1.5 --work-dir "$T/work" \
+	>"$T/url.out" 2>"$T/url.err" || { cat "$T/url.err"; fail "write with credentials in the URL"; }
+grep -q '"url":"http://127.0.0.1:[0-9]*/deploy.git"' "$T/url.err" || fail "URL not redacted in the log"
+git -C "$REPO" show main:charts/shop/Chart.yaml | grep -q "0.1.5" || fail "URL-credential write missing"
+if grep -q -- "$GIT_HTTP_PASSWORD" "$T/ok.out" "$T/ok.err" "$T/bad.err" "$T/url.out" "$T/url.err" "$T"/work/*.git/config; then
 	fail "password found in output, logs or clone config"; fi
 ok "no secret in logs, errors or local config"
