@@ -161,6 +161,14 @@ static bool is_bool_flag(const char *n)
 	return !strcmp(n, "leader-elect") || !strcmp(n, "allow-cross-namespace");
 }
 
+static bool known_flag(const char *n)
+{
+	for (int i = 0; all_flags[i]; i++)
+		if (!strcmp(all_flags[i], n))
+			return true;
+	return false;
+}
+
 static int parse_env(flags *f)
 {
 	for (int i = 0; all_flags[i]; i++) {
@@ -210,6 +218,8 @@ static int parse_args(flags *f, int argc, char **argv, int *want_exit)
 			value = eq + 1;
 		} else {
 			snprintf(name, sizeof(name), "%s", a);
+			if (!known_flag(name))
+				return dhg_error_set(DHG_EINVALID, "unknown flag --%s (see --help)", name);
 			if (!is_bool_flag(name)) {
 				if (i + 1 >= argc)
 					return dhg_error_set(DHG_EINVALID, "--%s needs a value", name);
