@@ -51,7 +51,8 @@ for m in 'dhg_reconcile_total{result="success"}' dhg_reconcile_duration_seconds_
 done
 ok "metrics"
 K get events -n shop -o jsonpath='{.items[*].reason}' 2>/dev/null | grep -q Generated || fail "no Generated event: $(K get events -n shop 2>&1 | head)"
-ok "events"
+K describe hc shop -n shop | grep -qE 'Normal +Generated .*dhg-operator +shop 0\.1\.0 written' || fail "Generated event not in kubectl describe"
+ok "events (kubectl describe)"
 
 # drift: set image -> exactly one new version with the new image, within debounce + 1 s
 t0=$(date +%s.%N)
