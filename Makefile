@@ -161,6 +161,7 @@ fuzz:
 
 bench: all tools
 	@DHG_BUILD=$(abspath $(BUILD)) bash bench/engine.sh
+	@DHG_BUILD=$(abspath $(BUILD)) bash bench/operator.sh
 
 demo: deps all tools
 	@bash scripts/demo.sh
