@@ -16,9 +16,9 @@ GITSRV_ROOT=$T/gitsrv/repos
 mkdir -p "$GITSRV_ROOT"
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.invalid \
 	GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.invalid
-# Plain git in tests must never read the user's config.
-export HOME=$T/gitsrv/home
-mkdir -p "$HOME"
+# Plain git in tests reads its own global config, never the user's (HOME is left alone).
+export GIT_CONFIG_GLOBAL=$T/gitsrv/gitconfig
+: >"$GIT_CONFIG_GLOBAL"
 git config --global init.defaultBranch main
 git config --global protocol.version 2
 git config --global advice.detachedHead false
@@ -92,7 +92,7 @@ http {
 			fastcgi_param PATH_INFO \$uri;
 			fastcgi_param REMOTE_USER \$remote_user;
 			fastcgi_param GIT_CONFIG_NOSYSTEM 1;
-			fastcgi_param HOME $HOME;
+			fastcgi_param GIT_CONFIG_GLOBAL $GIT_CONFIG_GLOBAL;
 		}
 	}
 }
@@ -158,7 +158,7 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 PidFile $d/sshd.pid
-SetEnv PATH=/usr/bin:/bin:/usr/lib/git-core HOME=$HOME GIT_CONFIG_NOSYSTEM=1
+SetEnv PATH=/usr/bin:/bin:/usr/lib/git-core GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=$GIT_CONFIG_GLOBAL
 LogLevel ERROR
 EOF
 	/usr/sbin/sshd -D -e -f "$d/sshd_config" -p "$port" -h "$d/hostkey" 2>"$d/sshd.log" &
