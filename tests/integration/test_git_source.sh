@@ -87,8 +87,16 @@ out=$($S --url "$HURL" --commit "$c1" --path apps/shop --dest "$T/out-c" "${HAUT
 	|| fail "commit export wrong"
 ok "commit $c1 exported"
 
+# abbreviated commit id, resolved in a fresh clone (fetches branches and tags first)
+out=$($S --url "$HURL" --commit "${c1:0:8}" --path apps/shop --dest "$T/out-s" --username "$GIT_HTTP_USER" \
+	--password-file "$T/pw" --work-dir "$T/work-short") || fail "fetch at abbreviated commit"
+[ "$(val commit "$out")" = "$c1" ] && grep -q 'replicas: 2' "$T/out-s/web.yaml" || fail "abbreviated commit: $out"
+if $S --url "$HURL" --commit "XYZ" --dest "$T/out-s" "${HAUTH[@]}" 2>"$T/err"; then fail "bad commit id accepted"; fi
+grep -q "7 to 40 lower-case hex" "$T/err" || fail "unclear invalid-commit error: $(cat "$T/err")"
+ok "abbreviated commit ${c1:0:8} resolved to $c1"
+
 # errors: missing branch, missing path, unknown commit, wrong password; the last export stays intact
-for args in "--branch nope" "--branch main --path apps/none" "--commit 0123456789012345678901234567890123456789"; do
+for args in "--branch nope" "--branch main --path apps/none" "--commit 0123456789012345678901234567890123456789" "--commit 0123456"; do
 	# shellcheck disable=SC2086
 	if $S --url "$HURL" $args --dest "$T/out" "${HAUTH[@]}" 2>"$T/err"; then fail "accepted: $args"; fi
 	grep -qE "not found|not a directory" "$T/err" || fail "unclear error for $args: $(cat "$T/err")"

@@ -102,7 +102,8 @@ typedef struct gitsrc_options {
 	const char *url;
 	const char *branch;  /* at most one of branch / tag / commit; none = the remote's HEAD */
 	const char *tag;
-	const char *commit;  /* full 40-hex commit id */
+	const char *commit;  /* commit id, 7 to 40 lower-case hex digits (abbreviated ids are resolved
+	                        among the remote's branches and tags) */
 	const char *path;    /* subdirectory to export; NULL or "" = the whole tree */
 	const gitout_credentials *creds;
 	const char *work_dir; /* NULL = "/tmp/dhg-git" */

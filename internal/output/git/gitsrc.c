@@ -13,13 +13,41 @@
 
 #define DEFAULT_MAX_BYTES ((size_t)256 << 20)
 
-static int is_hex40(const char *s)
+/* A commit id: 7 to 40 lower-case hex digits. */
+static int is_commit_id(const char *s)
 {
 	size_t i;
-	for (i = 0; i < 40; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+	for (i = 0; s[i]; i++)
+		if (i >= 40 || !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
-	return s[40] == '\0';
+	return i >= 7;
+}
+
+/* Full id of an abbreviated commit id: from the clone, else after fetching every branch and tag. */
+static int resolve_short(git_oid *oid, gitout__session *s, const char *hex)
+{
+	static const char *const specs[] = { "+refs/heads/*:refs/dhg/src/heads/*", "+refs/tags/*:refs/dhg/src/tags/*" };
+	git_odb *odb = NULL;
+	git_oid part;
+	size_t len = strlen(hex);
+	int rc, error = 0, round;
+
+	if (git_oid_fromstrn(&part, hex, len) < 0)
+		return dhg_error_set(DHG_EINVALID, "git source: invalid commit id %s", hex);
+	for (round = 0; round < 2; round++) {
+		if (git_repository_odb(&odb, s->repo) < 0)
+			return gitout__error_local(s, "git source: cannot open the object database of the clone of");
+		rc = git_odb_exists_prefix(oid, odb, &part, len);
+		git_odb_free(odb);
+		if (rc == 0)
+			return 0;
+		if (rc == GIT_EAMBIGUOUS)
+			return dhg_error_set(DHG_EINVALID, "git source %s: commit id %s is ambiguous", s->redacted_url, hex);
+		if (round == 0 && (error = gitout__session_download(s, specs, 2)) < 0)
+			return error;
+	}
+	return dhg_error_set(DHG_ENOTFOUND, "git source %s: commit %s not found (not reachable from a branch or tag)",
+			     s->redacted_url, hex);
 }
 
 /* Finds the commit the options name among the advertised refs. *want_ref gets the remote ref
@@ -34,11 +62,13 @@ static int resolve(git_oid *oid, char *want_ref, size_t size, gitout__session *s
 	want_ref[0] = '\0';
 	if ((error = gitout__session_ls(s, &heads, &n)) < 0)
 		return error;
-	if (o->commit) {
+	if (o->commit && strlen(o->commit) == 40) {
 		if (git_oid_fromstr(oid, o->commit) < 0)
 			return dhg_error_set(DHG_EINVALID, "git source: invalid commit id %s", o->commit);
 		return 0;
 	}
+	if (o->commit)
+		return resolve_short(oid, s, o->commit);
 	if (o->branch)
 		snprintf(name, sizeof(name), "refs/heads/%s", o->branch);
 	else if (o->tag)
@@ -257,8 +287,9 @@ int gitsrc_fetch(gitsrc_result *out, const gitsrc_options *opts)
 	nrefs = !!opts->branch + !!opts->tag + !!opts->commit;
 	if (nrefs > 1)
 		return dhg_error_set(DHG_EINVALID, "git source: give only one of branch, tag and commit");
-	if (opts->commit && !is_hex40(opts->commit))
-		return dhg_error_set(DHG_EINVALID, "git source: commit must be a full 40-character lower-case hex id");
+	if (opts->commit && !is_commit_id(opts->commit))
+		return dhg_error_set(DHG_EINVALID, "git source: commit must be 7 to 40 lower-case hex digits, not \"%s\"",
+				     opts->commit);
 	if (opts->path && *opts->path && gitout_path_validate(opts->path, "git source path") < 0)
 		return DHG_EINVALID;
 	if (gitout__libgit2_init() < 0)
