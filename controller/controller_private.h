@@ -38,7 +38,8 @@ struct controller_helmchart {
 	rt_workqueue *q;
 	hc_index *ix;
 	rt_recorder *rec;
-	kube_informer *hc_inf;
+	kube_informer *hc_inf[CONTROLLER_MAX_WATCH_NAMESPACES]; /* one per watched namespace, or [0] for all */
+	size_t nhc;
 	controller__objinf objs[HC_MAX_INFORMERS];
 	size_t nobjs;
 	bool kind_served[HC_MAX_KINDS];
@@ -56,6 +57,9 @@ int controller__reconcile(rt_result *res, void *payload, const char *key);
 /* Writes the chart to one output kind ("local", "git", "oci"). secret_data may be NULL. */
 int controller__write_output(output_result *out, controller_helmchart *c, const char *kind,
 			     const output_request *req);
+
+/* The HelmChart informer for ns, or NULL when ns is not watched. */
+kube_informer *controller__hc_informer_for(controller_helmchart *c, const char *ns);
 
 /* The informer serving (kind, ns), or NULL when the kind is not served / ns not watched. */
 kube_informer *controller__informer_for(controller_helmchart *c, int kind, const char *ns);

@@ -14,6 +14,16 @@ const kube_gvr controller__hc_gvr = { "dhg.deckhouse.io", "v1alpha1", "helmchart
 
 #define RECONCILE_ANNOTATION "dhg.deckhouse.io/reconcile-requested-at"
 
+kube_informer *controller__hc_informer_for(controller_helmchart *c, const char *ns)
+{
+	if (!c->opts.nwatch)
+		return c->hc_inf[0];
+	for (size_t i = 0; i < c->nhc; i++)
+		if (strcmp(c->watch[i], ns) == 0)
+			return c->hc_inf[i];
+	return NULL;
+}
+
 kube_informer *controller__informer_for(controller_helmchart *c, int kind, const char *ns)
 {
 	for (size_t i = 0; i < c->nobjs; i++) {
@@ -194,8 +204,8 @@ static int collect(dhg_buf *b, void *payload)
 	rt_workqueue_stats st;
 	unsigned long watches = 0, relists = 0, gone = 0, objects = 0;
 	rt_workqueue_stats_get(&st, c->q);
-	for (size_t i = 0; i <= c->nobjs; i++) {
-		kube_informer *inf = i < c->nobjs ? c->objs[i].inf : c->hc_inf;
+	for (size_t i = 0; i < c->nobjs + c->nhc; i++) {
+		kube_informer *inf = i < c->nobjs ? c->objs[i].inf : c->hc_inf[i - c->nobjs];
 		kube_informer_stats s;
 		if (!inf)
 			continue;
@@ -298,10 +308,14 @@ int controller_helmchart_new(controller_helmchart **out, const controller_option
 
 	{
 		kube_informer_handlers h = { hc_on_add, hc_on_update, hc_on_delete, NULL, NULL, c };
-		/* HelmChart informer: all namespaces, or the first watched one when only one */
-		const char *ns = c->opts.nwatch == 1 ? c->watch[0] : NULL;
-		if ((error = add_informer(c, &c->hc_inf, &controller__hc_gvr, ns, h, "helmcharts")) < 0)
-			goto done;
+		/* HelmChart informers: all namespaces, or one per watched namespace */
+		size_t n = c->opts.nwatch ? c->opts.nwatch : 1;
+		for (size_t i = 0; i < n; i++) {
+			if ((error = add_informer(c, &c->hc_inf[i], &controller__hc_gvr, c->opts.nwatch ? c->watch[i] : NULL, h,
+						  "helmcharts")) < 0)
+				goto done;
+			c->nhc++;
+		}
 	}
 	for (int k = 0; hc_kinds[k].kind; k++) {
 		const hc_kind *kd = &hc_kinds[k];
@@ -345,17 +359,16 @@ bool controller_helmchart_ready(controller_helmchart *c)
 	return c && rt_manager_synced(c->mgr);
 }
 
-int controller_helmchart_push(controller_helmchart *c, const json_t *urls)
+/* Enqueues the HelmCharts in `all` whose spec.source.git.url matches one of `urls`. */
+static int push_match(controller_helmchart *c, const json_t *all, const json_t *urls)
 {
-	json_t *all = NULL, *hc;
+	json_t *hc, *x;
 	size_t i, j;
 	int n = 0;
 	char canon[2048], want[2048], key[512];
-	if (kube_informer_list(&all, c->hc_inf, NULL, NULL) < 0)
-		return 0;
 	json_array_foreach(all, i, hc) {
-		const char *u = json_string_value(json_object_get(json_object_get(json_object_get(json_object_get(hc, "spec"), "source"), "git"), "url"));
-		json_t *x;
+		const json_t *git = json_object_get(json_object_get(json_object_get(hc, "spec"), "source"), "git");
+		const char *u = json_string_value(json_object_get(git, "url"));
 		if (!u)
 			continue;
 		hc_git_url_canon(canon, sizeof(canon), u);
@@ -370,7 +383,19 @@ int controller_helmchart_push(controller_helmchart *c, const json_t *urls)
 			}
 		}
 	}
-	json_decref(all);
+	return n;
+}
+
+int controller_helmchart_push(controller_helmchart *c, const json_t *urls)
+{
+	int n = 0;
+	for (size_t h = 0; h < c->nhc; h++) {
+		json_t *all = NULL;
+		if (kube_informer_list(&all, c->hc_inf[h], NULL, NULL) < 0)
+			continue;
+		n += push_match(c, all, urls);
+		json_decref(all);
+	}
 	return n;
 }
 
@@ -387,7 +412,8 @@ void controller_helmchart_free(controller_helmchart *c)
 		return;
 	for (size_t i = 0; i < c->nobjs; i++)
 		kube_informer_free(c->objs[i].inf);
-	kube_informer_free(c->hc_inf);
+	for (size_t i = 0; i < c->nhc; i++)
+		kube_informer_free(c->hc_inf[i]);
 	rt_manager_free(c->mgr);
 	rt_recorder_free(c->rec);
 	hc_index_free(c->ix);

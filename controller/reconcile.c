@@ -513,7 +513,10 @@ int controller__reconcile(rt_result *res, void *payload, const char *key)
 	snprintf(r.name, sizeof(r.name), "%s", slash + 1);
 
 	/* step: load */
-	error = kube_informer_get(&r.hc, c->hc_inf, r.ns, r.name);
+	{
+		kube_informer *inf = controller__hc_informer_for(c, r.ns);
+		error = inf ? kube_informer_get(&r.hc, inf, r.ns, r.name) : DHG_ENOTFOUND;
+	}
 	if (error == DHG_ENOTFOUND) {
 		dhg_error_clear();
 		return 0; /* deleted: its work stops; written charts stay */
