@@ -44,6 +44,13 @@ $W --url "$URL" --dir "$T/c2" --name shop --version 0.1.1 --branch env/prod "${A
 [ "$(git -C "$REPO" rev-parse env/prod)" = "$(head_of main)" ] || fail "env/prod should equal main (same tree, no commit)"
 ok "new branch created without an empty commit"
 
+# URL without a user: the Secret's username is used for ssh
+nouser_url=${URL/\/\/$(id -un)@/\/\/}
+[ "$nouser_url" != "$URL" ] || fail "could not strip the user from $URL"
+$W --url "$nouser_url" --dir "$T/c2" --name shop --version 0.1.1 --username "$(id -un)" "${AUTH[@]}" >/dev/null \
+	|| fail "ssh with the username from the Secret failed"
+ok "ssh user from the Secret when the URL has none"
+
 # unknown host key: a known_hosts for another key
 ssh-keygen -q -t ed25519 -N '' -f "$T/otherhost"
 port=$(sed 's/^\[127.0.0.1\]:\([0-9]*\) .*/\1/' "$GIT_SSH_KNOWN_HOSTS")

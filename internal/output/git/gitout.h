@@ -28,7 +28,8 @@
 /* Authentication material (DESIGN.md Secret keys). Every field may be NULL.
  * HTTPS: username + password (or token). SSH: identity (private key, PEM or OpenSSH format, in
  * memory) + known_hosts (content, OpenSSH format, required for ssh: unknown hosts are refused);
- * username defaults to the URL's user, else "git". ca_pem: extra CA certificate(s) trusted for
+ * the ssh user is the URL's (ssh://git@host/...), else username, else "git"; for HTTPS the
+ * username wins over a user in the URL. ca_pem: extra CA certificate(s) trusted for
  * HTTPS (the server certificate must chain to it and match the host name). */
 typedef struct gitout_credentials {
 	char *username;

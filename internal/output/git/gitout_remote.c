@@ -262,13 +262,15 @@ static int cb_credentials(git_credential **out, const char *url, const char *use
 {
 	gitout__session *s = payload;
 	const gitout_credentials *c = s->creds;
-	const char *user = c && c->username && *c->username ? c->username : NULL;
+	const char *secret_user = c && c->username && *c->username ? c->username : NULL;
+	const char *url_user = username_from_url && *username_from_url ? username_from_url : NULL;
+	/* ssh: the URL's user (git@host) wins; https: the Secret's username wins */
+	const char *ssh_user = url_user ? url_user : secret_user ? secret_user : "git";
+	const char *http_user = secret_user ? secret_user : url_user ? url_user : "";
 
 	(void)url;
-	if (!user)
-		user = username_from_url && *username_from_url ? username_from_url : NULL;
 	if ((allowed & GIT_CREDENTIAL_USERNAME) && !(allowed & GIT_CREDENTIAL_SSH_KEY))
-		return git_credential_username_new(out, user ? user : "git");
+		return git_credential_username_new(out, ssh_user);
 	if (s->cred_attempts++ > 0) {
 		/* libgit2 asks again after a rejection: one attempt only, never loop */
 		s->auth_failed = 1;
@@ -276,9 +278,9 @@ static int cb_credentials(git_credential **out, const char *url, const char *use
 		return GIT_EAUTH;
 	}
 	if ((allowed & (GIT_CREDENTIAL_SSH_KEY | GIT_CREDENTIAL_SSH_MEMORY)) && c && c->identity && *c->identity)
-		return git_credential_ssh_key_memory_new(out, user ? user : "git", NULL, c->identity, NULL);
+		return git_credential_ssh_key_memory_new(out, ssh_user, NULL, c->identity, NULL);
 	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && c && c->password && *c->password)
-		return git_credential_userpass_plaintext_new(out, user ? user : "", c->password);
+		return git_credential_userpass_plaintext_new(out, http_user, c->password);
 	s->auth_failed = 1;
 	git_error_set_str(GIT_ERROR_NET, "no usable credentials given");
 	return GIT_EAUTH;
