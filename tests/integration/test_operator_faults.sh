@@ -69,8 +69,8 @@ done
 rss1=$(rss)
 no_dup_versions
 echo "RSS after first round ${rss0} kB, after $n faulted changes ${rss1} kB"
-if ldd "$BUILD/dhg-operator" | grep -q libasan; then
-	echo "note: ASan build (quarantine holds freed memory): RSS not checked"
+if ldd "$BUILD/dhg-operator" | grep -qE "libasan|libtsan"; then
+	echo "note: sanitizer build (quarantine/shadow memory): RSS not checked"
 else
 	[ $((rss1 - rss0)) -lt 4096 ] || fail "RSS grew by $((rss1 - rss0)) kB"
 fi
