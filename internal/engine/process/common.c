@@ -360,7 +360,7 @@ static int add_labels(engine_process__ctx *ctx, json_t *meta)
 	int present = 0, err;
 	char *line = NULL;
 
-	if (!labels || json_is_null(labels)) {
+	if (!labels) {
 		if (!(labels = json_object()) || json_object_set_new(meta, "labels", labels) < 0)
 			return dhg_error_set(DHG_ENOMEM, "out of memory");
 	}

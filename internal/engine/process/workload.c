@@ -270,7 +270,8 @@ static int do_podspec(engine_process__ctx *ctx, engine_process__item *it, json_t
 		}
 		json_decref(used);
 	}
-	for (int f = 0; f < 3; f++) {
+	/* optional blocks only next to real fields: a pod spec of only empty blocks would render null */
+	for (int f = 0; f < 3 && json_object_size(ps) > 0; f++) {
 		json_t *v = json_object_get(ps, fields[f]);
 		if (v) {
 			if ((err = engine_process__param_block(ctx, it, ps, fields[f], comments[f], P(fields[f]))) < 0)
