@@ -69,6 +69,8 @@ $(BUILD)/dhg-operator: $(call obj,$(SRC_operator)) $(call libs_for,controller)
 ALL_LIBS = $(call libs_for,controller)
 TOOL_SRCS := $(call srcs_of,tests/tools) $(call srcs_of,bench)
 TOOLS := $(patsubst %.c,$(BUILD)/%,$(notdir $(TOOL_SRCS)))
+# Keep their objects: as intermediates make would delete them and rebuild every tool each run.
+.SECONDARY: $(call obj,$(TOOL_SRCS))
 vpath %.c tests/tools bench
 $(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
@@ -110,7 +112,9 @@ deps-build:
 
 # Run unit tests. UNIT_WRAP prefixes each runner (valgrind).
 unit: $(UNIT_BINS)
-	@rc=0; for t in $(UNIT_BINS); do echo "== $$t"; $(UNIT_WRAP) $$t || rc=1; done; exit $$rc
+	@rc=0; p=0; f=0; bad=""; for t in $(UNIT_BINS); do echo "== $$t"; \
+		if $(UNIT_WRAP) $$t; then p=$$((p + 1)); else rc=1; f=$$((f + 1)); bad="$$bad $${t##*/}"; fi; done; \
+		echo "unit: $$p passed, $$f failed (runners)$${bad:+:$$bad}"; exit $$rc
 
 # Integration tests drive the built binaries against real helm/kubectl/git/registry.
 # INTEGRATION selects scripts (default: all of tests/integration/test_*.sh).
