@@ -210,6 +210,20 @@ START_TEST(test_engine_process__release_namespace_option)
 }
 END_TEST
 
+
+START_TEST(test_engine_process__null_and_empty_kept)
+{
+	/* labels: null stays null (no labels added); an empty pod spec gets no optional blocks */
+	engine_chart *c = gen1("[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"m\",\"labels\":null}},"
+			       "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},\"spec\":{}}]",
+			       ENGINE_SECRETS_MASK);
+	HAS(c, "templates/m-configmap.yaml", "  labels: null\n");
+	HASNT(c, "templates/m-configmap.yaml", "include");
+	HAS(c, "templates/p-pod.yaml", "spec: {}\n");
+	engine_chart_free(c);
+}
+END_TEST
+
 Suite *engine_process_suite(void)
 {
 	Suite *s = suite_create("engine_process");
@@ -220,6 +234,7 @@ Suite *engine_process_suite(void)
 	tcase_add_test(tc, test_engine_process__service_ingress_pvc_hpa);
 	tcase_add_test(tc, test_engine_process__literal_when_not_exact);
 	tcase_add_test(tc, test_engine_process__release_namespace_option);
+	tcase_add_test(tc, test_engine_process__null_and_empty_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
