@@ -1,80 +1,149 @@
 #!/usr/bin/env bash
-# Operator with a git source and a git output (smart HTTP behind nginx with basic auth, creds from
-# a Secret in the HelmChart's namespace): Ready with status.git filled; a push to the source repo
-# + a signed webhook (GitHub X-Hub-Signature-256) -> a new chart version committed; a bad
-# signature -> 401.
+# The operator writing charts to real git servers (issue 5 through the operator): emulator +
+# git http-backend behind nginx (basic auth, HTTPS with a test CA) + sshd (key auth, known_hosts)
+# + dhg-operator. HelmCharts with spec.output.git over HTTPS (username/password/ca.crt Secret)
+# and SSH (identity/known_hosts Secret, branch created) -> Ready, status.git = the branch head,
+# the tree at `path` is exactly the generated chart (its local output); drift -> exactly one new
+# commit per branch touching only `path`; a wrong password -> Ready=False/GitFailed with no
+# password anywhere and nothing pushed; fixing the Secret -> Ready.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emulator.sh"
 . "$(dirname "$0")/operator.sh"
-command -v nginx >/dev/null && command -v fcgiwrap >/dev/null || skip "nginx/fcgiwrap not installed"
 . "$(dirname "$0")/gitserver.sh"
+
+command -v nginx >/dev/null && command -v fcgiwrap >/dev/null && [ -x /usr/sbin/sshd ] || skip "nginx/fcgiwrap/sshd missing"
+b64() { printf '%s' "$1" | base64 -w0; }
+b64f() { base64 -w0 <"$1"; }
+# wait_eq "COMMAND" WANT: re-evaluates COMMAND until it prints WANT (~20 s)
+wait_eq() { for _ in $(seq 1 200); do [ "$(eval "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1; }
+cond() { op_status shop "$1" ".status.conditions[?(@.type==\"Ready\")].$2"; }
+head_of() { git -C "$GITSRV_ROOT/$1.git" rev-parse -q --verify "refs/heads/$2" 2>/dev/null || true; }
+
+gitsrv_http_start --tls
+gitsrv_ssh_start
+gitsrv_repo_create deploy-https
+gitsrv_repo_create deploy-ssh
+gitsrv_repo_create deploy-http
 op_setup
-gitsrv_http_start
-gitsrv_repo_create manifests
-gitsrv_repo_create deploy
-W=$T/work-src
-git clone -q "$GIT_HTTP_AUTH_URL/manifests.git" "$W"
-mkdir -p "$W/apps/shop"
-cat >"$W/apps/shop/app.yaml" <<'Y'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:1.25"}]
+op_app shop shop nginx:1.25
+
+hc() { # NAME URL BRANCH PATH SECRET
+	cat <<Y
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  selector: {app: web}
-  ports: [{port: 80}]
-Y
-git -C "$W" add -A && git -C "$W" commit -q -m app && git -C "$W" push -q origin main
-b64() { printf %s "$1" | base64 -w0; }
-printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: git-creds, namespace: shop}\ndata: {username: %s, password: %s}\n' \
-	"$(b64 "$GIT_HTTP_USER")" "$(b64 "$GIT_HTTP_PASSWORD")" | K apply -f - >/dev/null || fail "secret"
-cat <<Y | K apply -f - >/dev/null || fail "hc"
 apiVersion: dhg.deckhouse.io/v1alpha1
 kind: HelmChart
-metadata: {name: shop, namespace: shop}
+metadata: {name: $1, namespace: shop}
 spec:
-  chart: {name: shop, version: 0.1.0}
-  source: {git: {url: "$GIT_HTTP_URL/manifests.git", ref: {branch: main}, path: apps/shop, secretRef: {name: git-creds}}}
-  output: {git: {url: "$GIT_HTTP_URL/deploy.git", branch: main, path: charts/shop, secretRef: {name: git-creds}}}
+  chart: {name: shop, version: 0.1.0, description: "shop via $1"}
+  source: {cluster: {selector: {matchLabels: {app.kubernetes.io/part-of: shop}}}}
+  output:
+    local: {}
+    git:
+      url: $2
+      branch: $3
+      path: $4
+      secretRef: {name: $5}
+      author: {name: Chart Bot, email: chart-bot@example.invalid}
+  sync: {debounce: 0s}
 Y
-printf 'hook-secret\n' >"$T/hook"
-op_start op --webhook-secret-file "$T/hook"
-K wait --for=condition=Ready hc/shop -n shop --timeout=60s >/dev/null || { tail -5 "$T/op.log"; fail "not Ready: $(op_status shop shop .status.conditions)"; }
-c1=$(op_status shop shop .status.git.commit)
-[ ${#c1} = 40 ] || fail "status.git.commit: '$c1'"
-[ "$(op_status shop shop .status.git.path)" = charts/shop ] || fail "status.git.path"
-op_status shop shop '.status.conditions[?(@.type=="Ready")].message' | grep -q "written to git ${c1:0:7}" || fail "Ready message"
-op_status shop shop '.status.conditions[?(@.type=="Ready")].message' | grep -q "$GIT_HTTP_PASSWORD" && fail "password in status"
-grep -q "$GIT_HTTP_PASSWORD" "$T/op.log" && fail "password in the log"
-git clone -q "$GIT_HTTP_AUTH_URL/deploy.git" "$T/deploy"
-grep -qE "^version: \"?0\.1\.0" "$T/deploy/charts/shop/Chart.yaml" || fail "chart not in the deploy repo: $(git -C "$T/deploy" log --oneline --all | head -3; find "$T/deploy" -maxdepth 3 -not -path "*/.git*"; head -3 "$T/deploy/charts/shop/Chart.yaml")"
-ok "git source -> git output, commit ${c1:0:7}"
+}
+{
+	cat <<Y
+apiVersion: v1
+kind: Secret
+metadata: {name: git-https, namespace: shop}
+type: Opaque
+data: {username: $(b64 "$GIT_HTTP_USER"), password: $(b64 "$GIT_HTTP_PASSWORD"), ca.crt: $(b64f "$GIT_HTTPS_CA")}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: git-ssh, namespace: shop}
+type: Opaque
+data: {identity: $(b64f "$GIT_SSH_KEY"), known_hosts: $(b64f "$GIT_SSH_KNOWN_HOSTS")}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: git-wrong, namespace: shop}
+type: Opaque
+data: {username: $(b64 "$GIT_HTTP_USER"), password: $(b64 "wrong-$GIT_HTTP_PASSWORD-x")}
+Y
+	hc https "$GIT_HTTPS_URL/deploy-https.git" main charts/shop git-https
+	hc ssh "$GIT_SSH_URL/deploy-ssh.git" release deploy/shop git-ssh
+	hc http "$GIT_HTTP_URL/deploy-http.git" main charts/shop git-wrong
+} >"$T/hc.yaml"
+h0=$(head_of deploy-http main)
+K apply -f "$T/hc.yaml" >/dev/null || fail "apply Secrets + HelmCharts"
+op_start op1
+for n in https ssh; do
+	K wait --for=condition=Ready "hc/$n" -n shop --timeout=30s >/dev/null \
+		|| { tail -n 20 "$T/op1.log"; fail "hc/$n not Ready: $(op_status shop $n .status)"; }
+done
 
-# push a change, then the webhook
-sed -i 's/nginx:1.25/nginx:1.27/' "$W/apps/shop/app.yaml"
-git -C "$W" commit -q -am bump && git -C "$W" push -q origin main
-body="{\"ref\":\"refs/heads/main\",\"repository\":{\"clone_url\":\"$GIT_HTTP_URL/manifests.git\"}}"
-sig=$(printf %s "$body" | openssl dgst -sha256 -hmac hook-secret -r | awk '{print $1}')
-code=$(curl -s -o "$T/hook.out" -w '%{http_code}' -H "X-Hub-Signature-256: sha256=deadbeef$sig" -d "$body" "http://127.0.0.1:$OP_METRICS/hooks/reconcile")
-[ "$code" = 401 ] || fail "bad signature gave $code"
-code=$(curl -s -o "$T/hook.out" -w '%{http_code}' -H "X-Hub-Signature-256: sha256=$sig" -d "$body" "http://127.0.0.1:$OP_METRICS/hooks/reconcile")
-[ "$code" = 202 ] || fail "webhook gave $code"
-grep -q '"matched":1' "$T/hook.out" || fail "webhook matched: $(cat "$T/hook.out")"
-op_wait_status shop shop .status.chartVersion 0.1.1 || fail "no new version after the webhook: $(op_status shop shop .status.conditions)"
-c2=$(op_status shop shop .status.git.commit)
-[ "$c2" != "$c1" ] || fail "no new commit"
-git -C "$T/deploy" pull -q
-grep -qE "^version: \"?0\.1\.1" "$T/deploy/charts/shop/Chart.yaml" || fail "0.1.1 not committed"
-grep -rq '1.27' "$T/deploy/charts/shop/values.yaml" || fail "new image not in the committed chart"
-ok "webhook -> 0.1.1 committed (${c2:0:7})"
+# status.git is the branch head; the tree at path is the generated chart; message and author
+check_write() { # HC REPO BRANCH PATH VERSION
+	local n=$1 repo=$2 br=$3 p=$4 v=$5 c
+	c=$(head_of "$repo" "$br")
+	[ -n "$c" ] && [ "$(op_status shop "$n" .status.git.commit)" = "$c" ] || fail "$n: status.git.commit '$(op_status shop "$n" .status.git.commit)' != $br head '$c'"
+	[ "$(op_status shop "$n" .status.git.branch)" = "$br" ] && [ "$(op_status shop "$n" .status.git.path)" = "$p" ] \
+		|| fail "$n: status.git = $(op_status shop "$n" .status.git)"
+	rm -rf "$T/clone-$n"
+	git clone -q -b "$br" "$GITSRV_ROOT/$repo.git" "$T/clone-$n" || fail "$n: plain git clone"
+	diff -r "$T/clone-$n/$p" "$OUT/shop/$n" >"$T/diff" || { cat "$T/diff"; fail "$n: $p in git != the generated chart"; }
+	[ "$(git -C "$T/clone-$n" log -1 --format=%s)" = "Update chart shop to $v" ] || fail "$n: subject '$(git -C "$T/clone-$n" log -1 --format=%s)'"
+	git -C "$T/clone-$n" log -1 --format=%b | grep -q 'selector app.kubernetes.io/part-of=shop' || fail "$n: body: $(git -C "$T/clone-$n" log -1 --format=%b)"
+	[ "$(git -C "$T/clone-$n" log -1 --format='%an <%ae>')" = "Chart Bot <chart-bot@example.invalid>" ] || fail "$n: author"
+	git -C "$T/clone-$n" cat-file -e HEAD:README.md || fail "$n: README.md of the base branch lost"
+	grep -qE "^version: \"?$v\"?\$" "$T/clone-$n/$p/Chart.yaml" || fail "$n: Chart.yaml version"
+}
+check_write https deploy-https main charts/shop 0.1.0
+c=$(head_of deploy-https main)
+grep -qE "^shop 0.1.0 written to .* and git ${c:0:7}$" <<<"$(cond https message)" || fail "Ready message: $(cond https message)"
+check_write ssh deploy-ssh release deploy/shop 0.1.0
+[ "$(git -C "$GITSRV_ROOT/deploy-ssh.git" rev-list --count release)" = 2 ] || fail "ssh: release branch is not main + 1 commit"
+[ "$(git -C "$GITSRV_ROOT/deploy-ssh.git" rev-parse main)" = "$(git -C "$GITSRV_ROOT/deploy-ssh.git" rev-parse release~1)" ] || fail "ssh: release not created from main"
+ok "https (basic auth + ca.crt) and ssh (identity + known_hosts, new branch) -> Ready, the chart at path"
+
+# wrong password: GitFailed, no password anywhere, nothing pushed
+wait_eq 'cond http reason' GitFailed || fail "hc/http: no GitFailed: $(op_status shop http .status)"
+[ "$(cond http status)" = False ] || fail "hc/http Ready is not False"
+msg=$(cond http message)
+echo "  GitFailed message: $msg"
+grep -qiE 'auth|401|credential' <<<"$msg" || fail "message does not say it is an authentication failure: $msg"
+for f in "$T/op1.log" <(K get hc -A -o json) <(K get events -n shop -o json); do
+	grep -qF "$GIT_HTTP_PASSWORD" "$f" && fail "a git password leaked into $f"
+done
+[ "$(head_of deploy-http main)" = "$h0" ] || fail "something was pushed with a wrong password"
+ok "wrong password -> Ready=False/GitFailed, no secret leaked, nothing pushed"
+
+# drift -> exactly one new commit on each branch, touching only path
+c_https=$(head_of deploy-https main) c_ssh=$(head_of deploy-ssh release)
+K set image deployment/shop-web -n shop web=nginx:1.26 >/dev/null || fail "set image"
+for n in https ssh; do
+	wait_eq "op_status shop $n .status.chartVersion" 0.1.1 || { tail -n 20 "$T/op1.log"; fail "$n: no 0.1.1 after the drift"; }
+done
+sleep 1.5 # anything extra would show up now
+for x in "https deploy-https main charts/shop $c_https" "ssh deploy-ssh release deploy/shop $c_ssh"; do
+	read -r n repo br p c0 <<<"$x"
+	g="$GITSRV_ROOT/$repo.git"
+	[ "$(git -C "$g" rev-list --count "$c0..$br")" = 1 ] || fail "$n: $(git -C "$g" rev-list --count "$c0..$br") commits after the drift, want 1"
+	[ -z "$(git -C "$g" diff --name-only "$c0" "$br" | grep -v "^$p/")" ] || fail "$n: the drift commit touches files outside $p"
+	git -C "$g" show "$br:$p/values.yaml" | grep -q '1.26' || fail "$n: new image not in values.yaml"
+	check_write "$n" "$repo" "$br" "$p" 0.1.1
+done
+ok "drift -> exactly one new commit per branch (only under path), tree == chart"
+
+# a no-op reconcile request makes no commit
+K annotate hc https -n shop --overwrite dhg.deckhouse.io/reconcile-requested-at=r1 >/dev/null
+wait_eq 'op_status shop https .status.lastHandledReconcileAt' r1 || fail "reconcile request not handled"
+[ "$(head_of deploy-https main)" = "$(op_status shop https .status.git.commit)" ] \
+	&& [ "$(git -C "$GITSRV_ROOT/deploy-https.git" rev-list --count "$c_https..main")" = 1 ] || fail "a no-op reconcile committed"
+ok "no-op reconcile -> no commit"
+
+# fixing the Secret -> Ready (the failed key is retried with backoff, and the Secret is read each time)
+K patch secret git-wrong -n shop --type=merge -p "{\"data\":{\"password\":\"$(b64 "$GIT_HTTP_PASSWORD")\"}}" >/dev/null || fail "patch secret"
+K annotate hc http -n shop --overwrite dhg.deckhouse.io/reconcile-requested-at=fixed >/dev/null
+wait_eq 'cond http reason' Succeeded || fail "hc/http not Ready after fixing the password: $(op_status shop http .status)"
+check_write http deploy-http main charts/shop "$(op_status shop http .status.chartVersion)"
+ok "password fixed -> Ready, written"
+
 op_stop "$OP_PID"
