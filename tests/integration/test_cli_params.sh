@@ -119,6 +119,19 @@ $DHG generate -f "$T/split" -o "$T/shop2" --chart-name shop --chart-version 1.2.
 diff -r "$T/shop" "$T/shop2" >/dev/null || fail "files differ for re-split input"
 ok "determinism across file splits and order"
 
+# --set-values: a mapping merged over the generated values.yaml
+printf 'web:\n  deployment:\n    replicas: 7\nextra:\n  note: kept\n' >"$T/overlay.yaml"
+$DHG generate -f "$T/in" -o "$T/overlay" --chart-name shop --set-values "$T/overlay.yaml" >/dev/null || fail "generate --set-values"
+$PY - "$T/overlay/values.yaml" <<'EOF' || fail "--set-values not merged"
+import sys, yaml
+v = yaml.safe_load(open(sys.argv[1]))
+assert v["web"]["deployment"]["replicas"] == 7 and v["extra"] == {"note": "kept"}, v
+assert v["web"]["deployment"]["containers"]["web"]["image"]["tag"] == "1.4.2"
+EOF
+"$HELM3" template rel "$T/overlay" --namespace shop | grep -q "^  replicas: 7$" || fail "--set-values default not rendered"
+expect_rc 1 -f "$T/in" -o "$T/x" --chart-name shop --set-values "$T/missing.yaml"
+ok "--set-values"
+
 # ---- parameterization through Helm ----------------------------------------------------------
 $PY - "$T/shop/values.yaml" <<'EOF' || fail "values.yaml does not hold the expected parameters"
 import sys, yaml
