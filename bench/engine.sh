@@ -11,6 +11,13 @@
 #                     the disk is not what is measured; set BENCH_DIR=/tmp to include it)
 #        DHG_BUILD    build directory holding dhg and yaml_floor (default: build)
 #        BENCH_MD     also write the results table as Markdown to this file
+#        BENCH_CALLGRIND=1  instead of timing: count instructions with valgrind's callgrind,
+#                     which does not depend on the machine's load (default N: 5000). Per N:
+#                     `dhg generate --dry-run` and the floor (one file) as whole processes, their
+#                     ratio, and the engine split per phase by build/engine_phases (extract,
+#                     normalize, generate, write, dispose: instructions and share, CPU ms and
+#                     peak RSS after each phase, natively). BENCH_CG_KEEP=DIR keeps the
+#                     callgrind files for callgrind_annotate.
 # Targets: 5,000 resources <= 0.1 s and <= 64 MB; <= 3x the floor; 10x resources => <= 11x time.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +31,84 @@ if [ -z "${BENCH_DIR:-}" ]; then
 fi
 WORK=$(mktemp -d "$BENCH_DIR/dhg-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-[ $# -gt 0 ] || set -- 10 100 500 1000 5000 50000
+if [ $# -eq 0 ]; then
+	if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then set -- 5000; else set -- 10 100 500 1000 5000 50000; fi
+fi
+
+if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
+	for b in "$BUILD/engine_phases" /usr/bin/valgrind; do
+		[ -x "$b" ] || { echo "bench: $b missing (make tools; apt-get install valgrind)" >&2; exit 1; }
+	done
+	echo "dhg: $("$BUILD/dhg" version); callgrind instruction counts (Ir; independent of load)"
+	$PY - "$ROOT" "$BUILD" "$WORK" "${BENCH_MD:-}" "${BENCH_CG_KEEP:-}" "$@" <<'PY'
+import glob, os, re, shutil, subprocess, sys
+root, build, work, md_path, keep = sys.argv[1:6]
+sizes = [int(x) for x in sys.argv[6:]]
+dhg, floor, phases = (os.path.join(build, x) for x in ("dhg", "yaml_floor", "engine_phases"))
+
+def cg(tag, cmd, atstart=True):
+    """Runs cmd under callgrind; returns (stdout, [(part name, Ir)], the callgrind files)."""
+    out = os.path.join(work, "cg-%s.out" % tag)
+    vg = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
+    if not atstart:
+        vg.append("--collect-atstart=no")
+    p = subprocess.run(vg + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit("bench: %s failed under callgrind (%d): %s" % (" ".join(cmd), p.returncode, p.stderr[-800:]))
+    files = sorted(glob.glob(out + "*"), key=lambda f: (len(f), f))
+    parts = []
+    for f in files:
+        txt = open(f, errors="replace").read(200000)
+        m = re.search(r"^(?:summary|totals): (\d+)", txt, re.M)
+        t = re.search(r"^desc: Trigger: Client Request: (\S+)", txt, re.M)
+        if m and (atstart or t):
+            parts.append((t.group(1) if t else "total", int(m.group(1))))
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        for f in files:
+            shutil.copy(f, keep)
+    return p.stdout, parts, files
+
+lines = []
+for n in sizes:
+    inp = os.path.join(work, "in-%d" % n)
+    subprocess.run([sys.executable, os.path.join(root, "bench", "gen_manifests.py"), str(n), inp], check=True)
+    # native run: CPU ms and peak RSS per phase
+    p = subprocess.run([phases, "--dry-run", "--chart-name", "bench", "-f", inp], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit("bench: engine_phases failed: " + p.stderr[-500:])
+    native = {m.group(1): (float(m.group(2)), int(m.group(3)))
+              for m in re.finditer(r"phase=(\w+) cpu_ms=([\d.]+) wall_ms=[\d.]+ maxrss_kb=(\d+)", p.stdout)}
+    chart_bytes = int(re.search(r"bytes=(\d+)", p.stdout).group(1))
+    _, dparts, _ = cg("dhg-%d" % n, [dhg, "generate", "-f", inp, "--dry-run", "--chart-name", "bench"])
+    fdir = os.path.join(work, "floor-%d" % n)
+    _, fparts, _ = cg("floor-%d" % n, [floor, fdir, str(chart_bytes), inp])
+    shutil.rmtree(fdir, ignore_errors=True)
+    _, pparts, _ = cg("phases-%d" % n, [phases, "--dry-run", "--chart-name", "bench", "-f", inp], atstart=False)
+    shutil.rmtree(inp)
+    d_ir, f_ir = dparts[0][1], fparts[0][1]
+    ptotal = sum(ir for _, ir in pparts)
+    lines.append("%d resources: `dhg generate --dry-run` %s Ir, floor %s Ir: **%.1f× the floor** in instructions "
+                 "(target ≤ 3×)." % (n, format(d_ir, ","), format(f_ir, ","), d_ir / f_ir))
+    lines.append("")
+    lines.append("| phase (engine_phases, %d resources) | instructions (Ir) | share | × floor | CPU ms (native) | peak RSS MB after |" % n)
+    lines.append("|---|---|---|---|---|---|")
+    for name, ir in pparts:
+        cpu, rss = native.get(name, (float("nan"), 0))
+        lines.append("| %s | %s | %.1f%% | %.2f× | %.1f | %.1f |" % (name, format(ir, ","), 100.0 * ir / ptotal,
+                                                                 ir / f_ir, cpu, rss / 1024))
+    lines.append("| all phases | %s | 100%% | %.2f× | %.1f | |" % (format(ptotal, ","), ptotal / f_ir,
+                                                                 sum(c for c, _ in native.values())))
+    lines.append("")
+    print("measured %d resources" % n, file=sys.stderr)
+out = "\n".join(lines)
+print(out)
+if md_path:
+    open(md_path, "w").write(out + "\n")
+PY
+	exit 0
+fi
 
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB RAM; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "dhg: $("$BUILD/dhg" version); output on $BENCH_DIR ($(df -T "$BENCH_DIR" | awk 'NR==2{print $2}'))"

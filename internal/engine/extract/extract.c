@@ -164,7 +164,8 @@ typedef struct anchor {
 typedef struct frame {
 	json_t *v;     /* object or array being filled */
 	int is_map;
-	char *key;     /* pending mapping key (owned), NULL when the next scalar is a key */
+	char *key;     /* pending mapping key (owned, NUL-terminated), NULL when the next scalar is a key */
+	size_t key_len;
 	int key_merge; /* pending key is the merge key `<<` */
 	size_t key_line, key_col;
 	json_t *merges; /* array of mappings to merge at the end (owned), or NULL */
@@ -261,11 +262,31 @@ static void doc_reset(ctx *c)
 	c->nodes = 0;
 }
 
+/* Sets the pending key of the innermost mapping: `key` (malloc'ed, NUL-terminated, no NUL
+ * inside) is taken, also on failure; key_is_merge marks the merge key `<<` (key then NULL). */
+static int put_key(ctx *c, char *key, size_t key_len, int key_is_merge, const yaml_mark_t *m)
+{
+	frame *f = &c->stack[c->depth - 1];
+
+	if (key_is_merge) {
+		free(key);
+		f->key_merge = 1;
+	} else {
+		if (!key)
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		f->key = key;
+		f->key_len = key_len;
+	}
+	f->key_line = m->line;
+	f->key_col = m->column;
+	return 0;
+}
+
 /* Adds a finished value (reference taken) at the current position. */
-static int put_value(ctx *c, json_t *v, const yaml_mark_t *m, int scalar_key_ok, const char *key_text,
-		     int key_is_merge)
+static int put_value(ctx *c, json_t *v, const yaml_mark_t *m)
 {
 	frame *f;
+	size_t before;
 
 	if (!v)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
@@ -280,19 +301,10 @@ static int put_value(ctx *c, json_t *v, const yaml_mark_t *m, int scalar_key_ok,
 			return dhg_error_set(DHG_ENOMEM, "out of memory");
 		return 0;
 	}
-	if (!f->key && !f->key_merge) { /* this value is a key */
+	if (!f->key && !f->key_merge) { /* a collection where a key is expected */
 		json_decref(v);
-		if (!scalar_key_ok)
-			return err_at(c, m->line, m->column,
-				      "a mapping key must be a scalar (a mapping or sequence as key is not supported)");
-		if (key_is_merge) {
-			f->key_merge = 1;
-		} else if (!(f->key = dhg_strdup(key_text))) {
-			return DHG_ENOMEM;
-		}
-		f->key_line = m->line;
-		f->key_col = m->column;
-		return 0;
+		return err_at(c, m->line, m->column,
+			      "a mapping key must be a scalar (a mapping or sequence as key is not supported)");
 	}
 	if (f->key_merge) {
 		f->key_merge = 0;
@@ -320,13 +332,14 @@ static int put_value(ctx *c, json_t *v, const yaml_mark_t *m, int scalar_key_ok,
 			return dhg_error_set(DHG_ENOMEM, "out of memory");
 		return 0;
 	}
-	if (json_object_get(f->v, f->key)) {
-		int e = err_at(c, f->key_line, f->key_col, "duplicate mapping key \"%s\"", f->key);
-		json_decref(v);
-		return e;
-	}
-	if (json_object_set_new(f->v, f->key, v) < 0)
+	/* one hash operation: a duplicate key replaces the earlier value, leaving the size
+	 * unchanged, and is then an error (the document is discarded). The key is valid UTF-8:
+	 * check_text() validated the whole input and libyaml only produces valid UTF-8. */
+	before = json_object_size(f->v);
+	if (json_object_setn_new_nocheck(f->v, f->key, f->key_len, v) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	if (json_object_size(f->v) == before)
+		return err_at(c, f->key_line, f->key_col, "duplicate mapping key \"%s\"", f->key);
 	free(f->key);
 	f->key = NULL;
 	return 0;
@@ -362,7 +375,7 @@ static int scalar_value(json_t **out, ctx *c, const yaml_event_t *e)
 	if (tag && strncmp(tag, TAG_PREFIX, strlen(TAG_PREFIX)) == 0) {
 		const char *t = tag + strlen(TAG_PREFIX);
 		if (!strcmp(t, "str") || !strcmp(t, "timestamp")) {
-			*out = json_stringn(s, n);
+			*out = json_stringn_nocheck(s, n);
 		} else if (!strcmp(t, "binary")) {
 			/* keep the base64 text, without the line breaks of a block scalar */
 			char *p = malloc(n + 1);
@@ -372,7 +385,7 @@ static int scalar_value(json_t **out, ctx *c, const yaml_event_t *e)
 			for (size_t i = 0; i < n; i++)
 				if (s[i] != '\n' && s[i] != '\r' && s[i] != ' ' && s[i] != '\t')
 					p[k++] = s[i];
-			*out = json_stringn(p, k);
+			*out = json_stringn_nocheck(p, k);
 			free(p);
 		} else if (!strcmp(t, "int")) {
 			if (!core_int(s, n))
@@ -398,7 +411,7 @@ static int scalar_value(json_t **out, ctx *c, const yaml_event_t *e)
 			return err_at(c, m->line, m->column, "tag %s is not supported on a scalar", tag);
 		}
 	} else if (tag || !plain) {
-		*out = json_stringn(s, n); /* "!", local tags, quoted and block scalars */
+		*out = json_stringn_nocheck(s, n); /* "!", local tags, quoted and block scalars */
 	} else if (is_null_text(s, n)) {
 		*out = json_null();
 	} else if ((b = bool_text(s, n)) >= 0) {
@@ -406,7 +419,7 @@ static int scalar_value(json_t **out, ctx *c, const yaml_event_t *e)
 	} else if (core_int(s, n) || core_float(s, n)) {
 		*out = number_or_int(s, n);
 	} else {
-		*out = json_stringn(s, n);
+		*out = json_stringn_nocheck(s, n);
 	}
 	if (!*out)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
@@ -506,13 +519,13 @@ static int pop(ctx *c, const yaml_event_t *e)
 	}
 	if (f.anchor && (error = anchor_set(c, f.anchor, f.v, c->nodes - f.nodes_before)) < 0)
 		goto done;
-	error = put_value(c, json_incref(f.v), &e->start_mark, 0, NULL, 0);
+	error = put_value(c, json_incref(f.v), &e->start_mark);
 done:
 	frame_dispose(&f);
 	return error;
 }
 
-static int on_scalar(ctx *c, const yaml_event_t *e)
+static int on_scalar(ctx *c, yaml_event_t *e)
 {
 	json_t *v = NULL;
 	int error;
@@ -522,10 +535,17 @@ static int on_scalar(ctx *c, const yaml_event_t *e)
 	if (in_key_position(c)) {
 		int merge = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e->data.scalar.tag && n == 2 &&
 			    s[0] == '<' && s[1] == '<';
+		char *key = NULL;
 		if (has_nul(s, n))
 			return err_at(c, e->start_mark.line, e->start_mark.column,
 				      "a mapping key contains a NUL character");
-		return put_value(c, json_null(), &e->start_mark, 1, s, merge);
+		if (!merge) {
+			/* take the event's NUL-terminated text instead of copying it: libyaml allocates
+			 * with malloc() and yaml_event_delete() skips a NULL value */
+			key = (char *)e->data.scalar.value;
+			e->data.scalar.value = NULL;
+		}
+		return put_key(c, key, n, merge, &e->start_mark);
 	}
 	if ((error = scalar_value(&v, c, e)) < 0)
 		return error;
@@ -534,7 +554,7 @@ static int on_scalar(ctx *c, const yaml_event_t *e)
 		json_decref(v);
 		return error;
 	}
-	return put_value(c, v, &e->start_mark, 0, NULL, 0);
+	return put_value(c, v, &e->start_mark);
 }
 
 static int on_alias(ctx *c, const yaml_event_t *e)
@@ -561,12 +581,13 @@ static int on_alias(ctx *c, const yaml_event_t *e)
 		if (!json_is_string(a->value) || engine_number_is(a->value))
 			return err_at(c, e->start_mark.line, e->start_mark.column,
 				      "alias *%s used as a mapping key must name a string", name);
-		return put_value(c, json_null(), &e->start_mark, 1, json_string_value(a->value), 0);
+		return put_key(c, dhg_strdup(json_string_value(a->value)), json_string_length(a->value), 0,
+			       &e->start_mark);
 	}
 	c->nodes += a->nodes;
 	if (!(copy = json_deep_copy(a->value)))
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
-	return put_value(c, copy, &e->start_mark, 0, NULL, 0);
+	return put_value(c, copy, &e->start_mark);
 }
 
 static const char *str_field(const json_t *o, const char *k)
@@ -632,25 +653,48 @@ static int doc_end(ctx *c, int doc, const yaml_event_t *e)
 	return engine_objects_add_take(&c->tmp, json_incref(root), c->source, doc, (int)c->root_line);
 }
 
-/* Checks bytes before parsing: NUL bytes and invalid UTF-8 mean binary data. */
+static void pos_of_offset(const ctx *c, size_t off, size_t *line, size_t *col)
+{
+	*line = *col = 0;
+	for (size_t i = 0; i < off && i < c->len; i++) {
+		if (c->data[i] == '\n')
+			(*line)++, *col = 0;
+		else if (((unsigned char)c->data[i] & 0xC0) != 0x80)
+			(*col)++;
+	}
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Checks bytes before parsing: NUL bytes and invalid UTF-8 mean binary data. Runs of eight
+ * ASCII bytes without a NUL are skipped a word at a time; line and column are only counted
+ * (up to the offending byte, all of it valid UTF-8) when there is an error. */
 static int check_text(const ctx *c)
 {
 	const unsigned char *s = (const unsigned char *)c->data;
-	size_t n = c->len, i = 0, line = 0, col = 0;
+	size_t n = c->len, i = 0, line, col;
+	unsigned char b;
 
 	while (i < n) {
-		unsigned char b = s[i];
 		size_t need = 0, k;
 		unsigned cp;
-		if (b == 0)
+		if (n - i >= 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (!(w & HIGHS) && !((w - ONES) & ~w & HIGHS)) { /* 8 ASCII bytes, none 0 */
+				i += 8;
+				continue;
+			}
+		}
+		b = s[i];
+		if (b == 0) {
+			pos_of_offset(c, i, &line, &col);
 			return dhg_error_set(DHG_EINVALID,
 					     "%s:%zu:%zu: binary data (a NUL byte at offset %zu), not YAML text",
 					     c->source, line + 1, col + 1, i);
+		}
 		if (b < 0x80) {
-			if (b == '\n')
-				line++, col = 0;
-			else
-				col++;
 			i++;
 			continue;
 		}
@@ -673,25 +717,14 @@ static int check_text(const ctx *c)
 		    (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
 			goto bad;
 		i += need + 1;
-		col++;
 		continue;
 	bad:
+		pos_of_offset(c, i, &line, &col);
 		return dhg_error_set(DHG_EINVALID,
 				     "%s:%zu:%zu: binary data (invalid UTF-8 byte 0x%02X at offset %zu), not YAML text",
 				     c->source, line + 1, col + 1, b, i);
 	}
 	return 0;
-}
-
-static void pos_of_offset(const ctx *c, size_t off, size_t *line, size_t *col)
-{
-	*line = *col = 0;
-	for (size_t i = 0; i < off && i < c->len; i++) {
-		if (c->data[i] == '\n')
-			(*line)++, *col = 0;
-		else if (((unsigned char)c->data[i] & 0xC0) != 0x80)
-			(*col)++;
-	}
 }
 
 static int parser_error(const ctx *c, const yaml_parser_t *p)

@@ -533,6 +533,23 @@ static int is_prerelease(const char *version)
 	return strstr(version, "alpha") != NULL || strstr(version, "beta") != NULL;
 }
 
+int engine_extract__migrate_may_apply(const json_t *o)
+{
+	const char *api = sget(o, "apiVersion"), *kind = sget(o, "kind"), *slash;
+
+	if (!api || !kind)
+		return 0;
+	if (!strcmp(kind, "PodSecurityPolicy"))
+		return 1;
+	slash = strchr(api, '/');
+	if (is_prerelease(slash ? slash + 1 : api))
+		return 1;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (!strcmp(rules[i].from, api))
+			return 1;
+	return 0;
+}
+
 int engine_extract__migrate(json_t *o, const char *where, engine_warnings *w)
 {
 	const char *api = sget(o, "apiVersion"), *kind = sget(o, "kind"), *version;

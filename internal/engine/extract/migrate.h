@@ -15,6 +15,11 @@
  * Not thread-safe on the same object; no global state. */
 int engine_extract__migrate(json_t *o, const char *where, engine_warnings *w);
 
+/* 0 when engine_extract__migrate() certainly leaves o unchanged and reports nothing (a
+ * current, non-prerelease apiVersion that no rule migrates), so that callers can skip
+ * formatting `where`; 1 otherwise. Thread-safe. */
+int engine_extract__migrate_may_apply(const json_t *o);
+
 /* The API group of an apiVersion ("" for the core group "v1"), written into buf. */
 const char *engine_extract__api_group(char *buf, size_t size, const char *api_version);
 

@@ -109,6 +109,8 @@ static int check_string(const char *where, const char *kind, const json_t *paren
 	const json_t *v = json_object_get(parent, key);
 	char pre[160];
 
+	if (v && json_is_string(v) && !engine_number_is(v) && json_string_length(v) > 0)
+		return 0; /* the common case, without formatting a message */
 	snprintf(pre, sizeof(pre), "%s%s", kind ? kind : "", kind ? ": " : "");
 	if (!v || json_is_null(v))
 		return dhg_error_set(DHG_EINVALID, "%s: %s%s is missing", where, pre, field);
@@ -119,11 +121,21 @@ static int check_string(const char *where, const char *kind, const json_t *paren
 	return 0;
 }
 
-static int validate(const char *where, json_t *o)
+static int validate(const engine_object *eo, size_t index)
 {
-	const json_t *md;
+	const json_t *md, *o = eo->obj;
 	const char *kind;
 	int error;
+	char where[600];
+
+	/* fast path: every field present and well-formed; messages are only formatted on error */
+	if ((kind = sget(o, "kind")) && kind[0] && sget(o, "apiVersion") && sget(o, "apiVersion")[0] &&
+	    json_is_object(md = json_object_get(o, "metadata")) && sget(md, "name") && sget(md, "name")[0]) {
+		const json_t *ns = json_object_get(md, "namespace");
+		if (!ns || (json_is_string(ns) && !engine_number_is(ns) && json_string_length(ns) > 0))
+			return 0;
+	}
+	where_of(where, sizeof(where), eo, index);
 
 	if ((error = check_string(where, NULL, o, "kind", "kind")) < 0)
 		return error;
@@ -546,6 +558,24 @@ static void strip_runtime(json_t *o, const dropped *d, int live)
 
 /* ---- the pass ----------------------------------------------------------------------------- */
 
+/* parts[0] sep parts[1] sep ... into buf, truncated like snprintf (a hot path: no format). */
+static const char *join_key(char *buf, size_t size, char sep, const char *const *parts, size_t nparts)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nparts; i++) {
+		size_t l = strlen(parts[i]);
+		if (i > 0 && n + 1 < size)
+			buf[n++] = sep;
+		if (l > size - 1 - n)
+			l = size - 1 - n;
+		memcpy(buf + n, parts[i], l);
+		n += l;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 static int add_key(json_t *index, const char *key, size_t i)
 {
 	json_t *v = json_integer((json_int_t)i);
@@ -578,20 +608,20 @@ int engine_normalize(engine_objects *objs, engine_warnings *warnings)
 	for (i = 0; i < n; i++) {
 		engine_object *eo = &objs->items[i];
 		json_t *md;
-		where_of(where, sizeof(where), eo, i);
 		if (!json_is_object(eo->obj)) {
+			where_of(where, sizeof(where), eo, i);
 			error = dhg_error_set(DHG_EINVALID, "%s: not a mapping", where);
 			goto done;
 		}
-		if ((error = validate(where, eo->obj)) < 0)
+		if ((error = validate(eo, i)) < 0)
 			goto done;
 		live[i] = (unsigned char)is_live(eo->obj);
 		keep[i] = 1;
 		md = json_object_get(eo->obj, "metadata");
 		if (!strcmp(sget(eo->obj, "kind"), "Service") && !strcmp(sget(eo->obj, "apiVersion"), "v1") &&
 		    json_object_get(json_object_get(eo->obj, "spec"), "selector")) {
-			snprintf(key, sizeof(key), "%s/%s", sget(md, "namespace") ? sget(md, "namespace") : "",
-				 sget(md, "name"));
+			const char *parts[2] = { sget(md, "namespace") ? sget(md, "namespace") : "", sget(md, "name") };
+			join_key(key, sizeof(key), '/', parts, 2);
 			if ((error = add_key(services, key, i)) < 0)
 				goto done;
 		}
@@ -617,22 +647,27 @@ int engine_normalize(engine_objects *objs, engine_warnings *warnings)
 		char group[256];
 		if (!keep[i])
 			continue;
-		engine_object_describe(desc, sizeof(desc), eo);
-		if ((error = engine_extract__migrate(eo->obj, desc, w)) < 0)
-			goto done;
+		/* the description is only formatted when a message may need it */
+		if (engine_extract__migrate_may_apply(eo->obj)) {
+			engine_object_describe(desc, sizeof(desc), eo);
+			if ((error = engine_extract__migrate(eo->obj, desc, w)) < 0)
+				goto done;
+		}
 		strip_runtime(eo->obj, &d, live[i]);
 		if (is_bare_default_sa(eo->obj)) {
 			keep[i] = 0;
 			if ((error = engine_warnings_addf(w, "%s: skipped: the default ServiceAccount, created by the cluster",
-							  desc)) < 0)
+							  engine_object_describe(desc, sizeof(desc), eo))) < 0)
 				goto done;
 			continue;
 		}
 		md = json_object_get(eo->obj, "metadata");
 		ns = sget(md, "namespace");
 		engine_extract__api_group(group, sizeof(group), sget(eo->obj, "apiVersion"));
-		snprintf(key, sizeof(key), "%s\x1f%s\x1f%s\x1f%s", group, sget(eo->obj, "kind"), ns ? ns : "",
-			 sget(md, "name"));
+		{
+			const char *parts[4] = { group, sget(eo->obj, "kind"), ns ? ns : "", sget(md, "name") };
+			join_key(key, sizeof(key), '\x1f', parts, 4);
+		}
 		if ((prev = json_object_get(seen, key))) {
 			char first[600];
 			size_t j = (size_t)json_integer_value(prev);
