@@ -1,4 +1,5 @@
 /* dhg generate: manifest files in, a Helm chart directory (or a dry-run listing) out. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ static void usage(FILE *f)
 	      "Flags:\n"
 	      "  -f, --file PATH                 input YAML file, directory (recursive: *.yaml, *.yml)\n"
 	      "                                  or - for standard input; repeatable (required)\n"
-	      "  -o, --output DIR                chart directory to write (replaced atomically)\n"
+	      "  -o, --output DIR                chart directory to write, replaced atomically; it must\n"
+	      "                                  be absent, empty, or an earlier chart (has Chart.yaml)\n"
 	      "      --dry-run                   print every file with a '# Source: <path>' header\n"
 	      "                                  instead of writing (exactly one of -o / --dry-run)\n"
 	      "      --chart-name NAME           chart name, a DNS-1123 label (required)\n"
@@ -78,6 +80,33 @@ static int read_overlay(json_t **out, const char *path)
 done:
 	engine_objects_dispose(&objs);
 	return err;
+}
+
+/* The output directory is replaced as a whole: only an empty directory or an earlier chart
+ * (it has a Chart.yaml) may be. */
+static int is_replaceable(const char *dir)
+{
+	char *chart_yaml;
+	int ok;
+	DIR *d;
+	struct dirent *e;
+
+	if (!dhg_path_is_dir(dir))
+		return 0;
+	if (!(chart_yaml = dhg_asprintf("%s/Chart.yaml", dir)))
+		return 0;
+	ok = dhg_path_exists(chart_yaml);
+	free(chart_yaml);
+	if (ok)
+		return 1;
+	if (!(d = opendir(dir)))
+		return 0;
+	ok = 1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			ok = 0;
+	closedir(d);
+	return ok;
 }
 
 int dhg_cmd_generate(int argc, char **argv)
@@ -240,6 +269,13 @@ int dhg_cmd_generate(int argc, char **argv)
 		fprintf(stderr, "Chart %s %s (%zu resources, %s)\n", chart->name, chart->version, chart->resource_count,
 			chart->digest);
 		rc = 0;
+		goto done;
+	}
+	if (dhg_path_exists(outdir) && !is_replaceable(outdir)) {
+		fprintf(stderr,
+			"dhg generate: -o %s: exists and is not a chart directory (no Chart.yaml) nor empty; "
+			"refusing to replace it\n",
+			outdir);
 		goto done;
 	}
 	if (engine_chart_write_dir(chart, outdir) < 0) {

@@ -87,6 +87,10 @@ mkdir -p "$T/empty"
 expect_rc 1 -f "$T/empty" -o "$T/x" --chart-name shop
 grep -q "no Kubernetes objects" "$T/err.txt" || fail "empty input: unclear error: $(cat "$T/err.txt")"
 [ ! -e "$T/x" ] || fail "an empty input wrote something"
+mkdir -p "$T/notachart" && echo precious >"$T/notachart/file.txt"
+expect_rc 1 -f "$T/in" -o "$T/notachart" --chart-name shop
+grep -q "not a chart directory" "$T/err.txt" || fail "unclear refusal: $(cat "$T/err.txt")"
+[ "$(cat "$T/notachart/file.txt")" = precious ] || fail "a non-chart directory was replaced"
 expect_rc 0 -f "$T/in" --dry-run --chart-name shop
 grep -q "^# Source: templates/web-deployment.yaml$" "$T/out.txt" || fail "--dry-run lacks a Source header"
 grep -q "^# Source: values.yaml$" "$T/out.txt" || fail "--dry-run lacks values.yaml"
