@@ -198,6 +198,8 @@ run_suite() {
 	check "apply --server-side creates" eval 'K apply --server-side -f "$T/ssa1.yaml" >"$out" 2>"$err" && has "$out" "configmap/ssa serverside-applied"'
 	check "apply --server-side changes and removes fields" eval 'K apply --server-side -f "$T/ssa2.yaml" >"$out" 2>"$err" && K get cm ssa -o json --show-managed-fields >"$T/s.json" && jeq "$T/s.json" "o[\"data\"]" "{'"'"'x'"'"': '"'"'100'"'"'}"'
 	check "server-side apply records managedFields" jeq "$T/s.json" '[(m["manager"], m["operation"]) for m in o["metadata"]["managedFields"]]' "[('kubectl', 'Apply')]"
+	check "apply --server-side conflicts on a field another manager changed" eval 'K patch cm ssa --type=merge -p "{\"data\":{\"x\":\"other\"}}" >"$out" 2>"$err" && ! K apply --server-side -f "$T/ssa2.yaml" >"$out" 2>"$err" && has "$err" "Apply failed with 1 conflict: conflict with \"kubectl-patch\" using v1: .data.x"'
+	check "apply --server-side --force-conflicts takes the field" eval 'K apply --server-side --force-conflicts -f "$T/ssa2.yaml" >"$out" 2>"$err" && K get cm ssa -o jsonpath="{.data.x}" >"$out" && has "$out" "^100$"'
 
 	# --- imperative commands
 	check "set image" eval 'K set image deployment/web app=nginx:1.27 >"$out" 2>"$err" && K get deploy web -o jsonpath="{.spec.template.spec.containers[0].image}" >"$out" && has "$out" "^nginx:1.27$"'

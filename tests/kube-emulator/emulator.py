@@ -145,6 +145,12 @@ def err_invalid_multi(res, name, errs):
         kind, name, parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"), d)
 
 
+def default_manager():
+    """Like kube-apiserver: the field manager defaults to the User-Agent's first word."""
+    ua = getattr(REQ, "user_agent", "") or ""
+    return ua.split("/")[0].strip() or "unknown"
+
+
 def warn(msg):
     w = getattr(REQ, "warnings", None)
     if w is not None and msg not in w:
@@ -1067,10 +1073,11 @@ class Api:
             if is_crd:
                 self._crd_validate(obj)
                 self._crd_status(obj)
-            if manager:
-                md["managedFields"] = [self._mf_entry(r, version, manager, "Apply", applied)]
-            elif params.get("fieldManager"):
-                md["managedFields"] = [self._mf_entry(r, version, params["fieldManager"], "Update", spec_part(obj))]
+            md.pop("managedFields", None)
+            mfs = self._mf_compute(r, version, None, obj, manager or params.get("fieldManager") or default_manager(),
+                                   "Apply" if manager else "Update", None, applied)
+            if mfs:
+                md["managedFields"] = mfs
             md["uid"] = str(uuid.uuid4())
             md["creationTimestamp"] = now_ts()
             if r.generation or r.crd:
@@ -1110,12 +1117,91 @@ class Api:
         if kind and kind != r.kind:
             raise err_bad("the kind in the data (%s) does not match the expected kind (%s)" % (kind, r.kind))
 
-    def _mf_entry(self, r, version, manager, op, cfg, sub=None):
-        e = {"manager": manager, "operation": op, "apiVersion": r.api_version(version),
-             "time": now_ts(), "fieldsType": "FieldsV1", "fieldsV1": patches.fields_v1(cfg)}
-        if sub:
-            e["subresource"] = sub
-        return e
+    def _mf_parse(self, obj):
+        ents = []
+        for e in ((obj or {}).get("metadata") or {}).get("managedFields") or []:
+            if isinstance(e, dict) and e.get("manager") is not None:
+                ents.append(dict(e, paths=patches.paths_from_fields(e.get("fieldsV1") or {})))
+        return ents
+
+    def _apply_paths(self, r, cfg, sub):
+        if sub == "status":
+            return {p for p in patches.object_paths({"status": (cfg or {}).get("status") or {}}) if p[0] == "f:status"}
+        return patches.object_paths(cfg, skip_status=bool(r.status))
+
+    def _mf_compute(self, r, version, old, new, manager, op, sub, cfg=None, force=False):
+        """managedFields of `new` after a write by `manager` (simplified server-side apply field
+        ownership: Update takes the fields it changed, Apply owns exactly the fields it applies;
+        force takes them from the other managers)."""
+        ents = self._mf_parse(old)
+        skip_status = bool(r.status) and sub != "status"
+
+        def mine(e):
+            return e.get("manager") == manager and e.get("operation") == op and e.get("subresource") == sub
+        if op == "Apply":
+            changed = self._apply_paths(r, cfg, sub)
+            if force:
+                for e in ents:
+                    if not mine(e):
+                        e["paths"] -= changed
+        else:
+            changed = patches.changed_paths(old, new, skip_status)
+            if sub == "status":
+                changed = {p for p in changed if p[0] == "f:status"}
+            elif r.status:
+                changed = {p for p in changed if p[0] != "f:status"}
+            for e in ents:
+                if not mine(e):
+                    e["paths"] -= changed
+        me = next((e for e in ents if mine(e)), None)
+        if me is None:
+            me = {"manager": manager, "operation": op, "paths": set()}
+            ents.append(me)
+        if op == "Apply":
+            me["paths"] = set(changed)
+        else:
+            me["paths"] |= changed
+        if changed or op == "Apply":
+            me["apiVersion"] = r.api_version(version)
+            me["time"] = now_ts()
+        out = []
+        for e in ents:
+            paths = {p for p in e["paths"] if patches.value_at(new, p) is not patches._MISSING}
+            if not paths:
+                continue
+            o = {"manager": e["manager"], "operation": e["operation"],
+                 "apiVersion": e.get("apiVersion") or r.api_version(version), "time": e.get("time") or now_ts(),
+                 "fieldsType": "FieldsV1", "fieldsV1": patches.fields_from_paths(paths)}
+            if e.get("subresource") or (e is me and sub):
+                o["subresource"] = e.get("subresource") or sub
+            out.append(o)
+        return out
+
+    def _apply_conflicts(self, r, old, cfg, mgr, sub):
+        paths = self._apply_paths(r, cfg, sub)
+        confs = []
+        for e in self._mf_parse(old):
+            if e.get("manager") == mgr and e.get("operation") == "Apply":
+                continue
+            for p in sorted(paths & e["paths"]):
+                if p[-1] != "." and patches.value_at(old, p) != patches.value_at(cfg, p):
+                    confs.append(('"%s" using %s' % (e["manager"], e.get("apiVersion", "")), patches.path_str(p)))
+        if not confs:
+            return
+        if len(confs) == 1:
+            text = "conflict with %s: %s" % confs[0]
+        else:
+            by = collections.OrderedDict()
+            for m, p in confs:
+                by.setdefault(m, []).append(p)
+            text = "conflicts with" + (":\n" if len(by) > 1 else "")
+            for m, ps in by.items():
+                text += " %s" % m + (": %s\n" % ps[0] if len(ps) == 1 else ":\n" + "".join("- %s\n" % p for p in ps))
+        d = {"name": old["metadata"]["name"], "kind": r.plural,
+             "causes": [{"reason": "FieldManagerConflict", "message": "conflict with %s" % m, "field": p} for m, p in confs]}
+        if r.group:
+            d["group"] = r.group
+        raise ApiError(409, "Conflict", "Apply failed with %d conflict%s: %s" % (len(confs), "s" if len(confs) > 1 else "", text), d)
 
     def _finish_write(self, r, version, old, new, sub, params, manager=None, op="Update", cfg=None):
         """Applies the status/metadata/generation rules to `new` (a fresh copy) and stores it."""
@@ -1148,24 +1234,19 @@ class Api:
                     md[f] = omd[f]
                 else:
                     md.pop(f, None)
-            if "managedFields" not in md and "managedFields" in omd:
-                md["managedFields"] = omd["managedFields"]
             if r.crd:
                 new = self._crd_schema(r, version, new, params)
                 md = new["metadata"]
-            if md.get("managedFields") is None or md.get("managedFields") == []:
-                md.pop("managedFields", None)
             if (r.generation or r.crd) and spec_part(new) != spec_part(old):
                 md["generation"] = omd.get("generation", 1) + 1
             if r.key == ("", "namespaces"):
                 self._defaults(r, new)
-        mgr = manager or params.get("fieldManager")
-        if mgr:
-            mfs = [e for e in new["metadata"].get("managedFields") or []
-                   if not (e.get("manager") == mgr and e.get("operation") == op and e.get("subresource") == sub)]
-            mfs.append(self._mf_entry(r, version, mgr, op, cfg if cfg is not None else
-                                      (new.get("status") if sub == "status" else spec_part(new)), sub))
+        mgr = manager or params.get("fieldManager") or default_manager()
+        mfs = self._mf_compute(r, version, old, new, mgr, op, sub, cfg, params.get("force") in ("true", "1"))
+        if mfs:
             new["metadata"]["managedFields"] = mfs
+        else:
+            new["metadata"].pop("managedFields", None)
         is_crd = r.key == ("apiextensions.k8s.io", "customresourcedefinitions")
         if is_crd and sub != "status":
             self._crd_validate(new)
@@ -1278,6 +1359,8 @@ class Api:
             body_obj = clone(cfg)
             body_obj.setdefault("metadata", {})["name"] = name
             return self.create(r, version, ns, body_obj, params, manager=mgr, applied=cfg), 201
+        if params.get("force") not in ("true", "1"):
+            self._apply_conflicts(r, old, cfg, mgr, sub)
         prev = self.s.applied.get(key)
         cur = clone(old)
         if sub == "status":
@@ -1533,6 +1616,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = url.path.rstrip("/") or "/"
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         REQ.warnings = []
+        REQ.user_agent = self.headers.get("User-Agent") or ""
         try:
             body = self.read_body()
         except (ValueError, ApiError) as e:

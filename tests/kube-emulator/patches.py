@@ -371,3 +371,121 @@ def fields_v1(cfg, ctx=None, top=True):
         else:
             out["f:" + k] = {}
     return out
+
+
+# --------------------------------------------------------------------------- field ownership
+
+META_OWNED = ("labels", "annotations", "finalizers", "ownerReferences")
+
+
+def _ktok(item, key):
+    return "k:" + json.dumps({key: item.get(key)}, separators=(",", ":"))
+
+
+def _paths(v, ctx, prefix, out):
+    for k, x in v.items():
+        p = prefix + ("f:" + k,)
+        if isinstance(x, dict) and x:
+            _paths(x, ctx, p, out)
+        elif isinstance(x, list):
+            key = merge_key(k, ctx)
+            ictx = "container" if k in CONTAINER_LISTS else ctx
+            if key and x and all(isinstance(i, dict) and key in i for i in x):
+                for i in x:
+                    ip = p + (_ktok(i, key),)
+                    out.add(ip + (".",))
+                    _paths(i, ictx, ip, out)
+            else:
+                out.add(p)
+        else:
+            out.add(p)
+
+
+def object_paths(obj, skip_status=False):
+    """The set of field paths (tuples of FieldsV1 tokens) an object or applied config sets."""
+    out = set()
+    if not isinstance(obj, dict):
+        return out
+    for k, v in obj.items():
+        if k in ("apiVersion", "kind") or (skip_status and k == "status"):
+            continue
+        if k == "metadata":
+            if isinstance(v, dict):
+                _paths({x: y for x, y in v.items() if x in META_OWNED}, None, ("f:metadata",), out)
+            continue
+        _paths({k: v}, None, (), out)
+    return out
+
+
+_MISSING = object()
+
+
+def value_at(obj, path):
+    cur = obj
+    for t in path:
+        if t == ".":
+            return cur
+        if t.startswith("f:"):
+            if not isinstance(cur, dict) or t[2:] not in cur:
+                return _MISSING
+            cur = cur[t[2:]]
+        elif t.startswith("k:"):
+            kv = json.loads(t[2:])
+            (key, want), = kv.items()
+            if not isinstance(cur, list):
+                return _MISSING
+            cur = next((i for i in cur if isinstance(i, dict) and i.get(key) == want), _MISSING)
+            if cur is _MISSING:
+                return _MISSING
+        else:
+            return _MISSING
+    return cur
+
+
+def changed_paths(old, new, skip_status=False):
+    """Paths set in `new` whose value differs from (or is missing in) `old`."""
+    out = set()
+    for p in object_paths(new, skip_status):
+        if p[-1] == ".":
+            if old is None or value_at(old, p) is _MISSING:
+                out.add(p)
+            continue
+        if old is None or value_at(old, p) != value_at(new, p):
+            out.add(p)
+    return out
+
+
+def fields_from_paths(paths):
+    root = {}
+    for p in sorted(paths):
+        node = root
+        for t in p:
+            node = node.setdefault(t, {})
+    return root
+
+
+def paths_from_fields(fields, prefix=()):
+    out = set()
+    if not isinstance(fields, dict):
+        return out
+    for t, sub in fields.items():
+        p = prefix + (t,)
+        if isinstance(sub, dict) and sub:
+            out |= paths_from_fields(sub, p)
+        else:
+            out.add(p)
+    return out
+
+
+def path_str(path):
+    """.spec.template.spec.containers[name="app"].image"""
+    s = ""
+    for t in path:
+        if t == ".":
+            continue
+        if t.startswith("f:"):
+            s += "." + t[2:]
+        elif t.startswith("k:"):
+            (key, val), = json.loads(t[2:]).items()
+            s += "[%s=%s]" % (key, json.dumps(val))
+    return s

@@ -343,6 +343,22 @@ def t_patches(e):
                       ctype="application/apply-patch+yaml")
     check("apply: field removed when the manager stops applying it", js["data"] == {"a": "3"}
           and js["metadata"]["managedFields"][0]["manager"] == "mgr1", js)
+    st, js, _ = e.req("PATCH", CMS + "/ssa?fieldManager=other", {"data": {"a": "4", "z": "1"}},
+                      ctype="application/merge-patch+json")
+    mf = {(m["manager"], m["operation"]): m["fieldsV1"] for m in js["metadata"]["managedFields"]}
+    check("managedFields: an Update takes the fields it changed from the applier",
+          mf.get(("other", "Update")) == {"f:data": {"f:a": {}, "f:z": {}}} and mf.get(("mgr1", "Apply")) is None, mf)
+    st, js, _ = e.req("PATCH", CMS + "/ssa?fieldManager=mgr1",
+                      {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "5"}},
+                      ctype="application/apply-patch+yaml")
+    check("apply: conflict → 409 with FieldManagerConflict causes", st == 409 and js["details"]["causes"][0] == {
+        "reason": "FieldManagerConflict", "message": 'conflict with "other" using v1', "field": ".data.a"}, js)
+    st, js, _ = e.req("PATCH", CMS + "/ssa?fieldManager=mgr1&force=true",
+                      {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "5"}},
+                      ctype="application/apply-patch+yaml")
+    mf = {(m["manager"], m["operation"]): m["fieldsV1"] for m in js["metadata"]["managedFields"]}
+    check("apply: force takes ownership", st == 200 and js["data"] == {"a": "5", "z": "1"}
+          and mf == {("other", "Update"): {"f:data": {"f:z": {}}}, ("mgr1", "Apply"): {"f:data": {"f:a": {}}}}, (st, js))
     st, js, _ = e.req("PATCH", CMS + "/ssa", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}},
                       ctype="application/apply-patch+yaml")
     check("apply: fieldManager required → 422", st == 422, js)
