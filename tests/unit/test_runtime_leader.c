@@ -158,6 +158,9 @@ START_TEST(test_runtime_leader__stops_before_expiry)
 		msleep(10);
 	long long a_stopped = rt_now_ms() - t0;
 	ck_assert_int_le(a_stopped, 600); /* within the renew deadline (+ slack) */
+	/* the elector thread notices at its next attempt (one retry period later at most) */
+	for (int i = 0; i < 100 && !rt_leader_lost(a); i++)
+		msleep(5);
 	ck_assert(rt_leader_lost(a));
 	pthread_mutex_lock(&s.mu);
 	s.fail = 0;
