@@ -146,4 +146,7 @@ wait_eq 'cond http reason' Succeeded || fail "hc/http not Ready after fixing the
 check_write http deploy-http main charts/shop "$(op_status shop http .status.chartVersion)"
 ok "password fixed -> Ready, written"
 
-op_stop "$OP_PID"
+rc=0
+op_stop "$OP_PID" || rc=$?
+[ $rc = 0 ] || { grep -A12 -E 'Sanitizer|runtime error' "$T/op1.log" | head -n 40; fail "operator exit status $rc on SIGTERM"; }
+ok "SIGTERM -> exit 0"

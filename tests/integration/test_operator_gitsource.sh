@@ -140,4 +140,7 @@ cond message | grep -q 'apps/nope' || fail "SourceFailed message does not name t
 [ "$(op_status shop src .status.chartVersion)" = 0.1.2 ] && [ -f "$OUT/shop/src/Chart.yaml" ] || fail "the last chart was lost"
 ok "missing source path -> SourceFailed naming it; the last chart stays"
 
-op_stop "$OP_PID"
+rc=0
+op_stop "$OP_PID" || rc=$?
+[ $rc = 0 ] || { grep -A12 -E 'Sanitizer|runtime error' "$T/op1.log" | head -n 40; fail "operator exit status $rc on SIGTERM"; }
+ok "SIGTERM -> exit 0"

@@ -199,4 +199,7 @@ $HELM4 show chart "oci://$REG_HOST/plain/shop" --version 1.0.0 --plain-http 2>/d
 grep -qF "$REG_PASS" "$T/op1.log" && fail "registry password in the operator log"
 ok "basic-auth Secret + insecure: true over plain HTTP -> Ready, helm 4 shows it"
 
-op_stop "$OP_PID"
+rc=0
+op_stop "$OP_PID" || rc=$?
+[ $rc = 0 ] || { grep -A12 -E 'Sanitizer|runtime error' "$T/op1.log" | head -n 40; fail "operator exit status $rc on SIGTERM"; }
+ok "SIGTERM -> exit 0"
