@@ -6,14 +6,17 @@
  *     the .dockerconfigjson key (ociout_credentials_from_secret_data),
  *   - an oci:// repository string and a chart version -> tag (ociout_ref_parse / tag_from_version),
  *   - a chart's Chart.yaml (dhg push reads it from the user's directory: pkgchart_chart_yaml_parse)
- *     and its JSON with Go's escaping (pkgchart_json_dump_go, the config blob's encoder).
+ *     and its JSON with Go's escaping (pkgchart_json_dump_go, the config blob's encoder), then the
+ *     config blob and the archive of a chart with that Chart.yaml (pkgchart_config_build/tgz_build).
  * Invariants checked (abort on violation): a successful challenge parse yields NUL-terminated
  * fields with a non-empty lower-case scheme; credentials found through the Secret path equal
  * those found directly in the config JSON; a parsed reference has a host and a tag holds only
- * [A-Za-z0-9_.-]; the Go-escaped JSON of a parsed Chart.yaml reads back to an equal value. Built and run by tests/fuzz/run.sh. */
+ * [A-Za-z0-9_.-]; the Go-escaped JSON of a parsed Chart.yaml reads back to an equal value; an accepted
+ * config blob names the same chart; two archive builds are byte-identical. Built and run by tests/fuzz/run.sh. */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +127,48 @@ static void fuzz_ref_and_tag(const char *s)
 	}
 }
 
+/* A chart with this Chart.yaml: the config blob (when accepted) names the same chart, and the
+ * archive is reproducible (two builds, byte-identical). */
+static void fuzz_package(const json_t *meta, const uint8_t *data, size_t size)
+{
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *version = json_string_value(json_object_get(meta, "version"));
+	engine_file files[2];
+	engine_chart chart;
+	char *cfg = NULL, chart_yaml[] = "Chart.yaml", tpl_path[] = "templates/cm.yaml", tpl[] = "kind: ConfigMap\n";
+	size_t cfg_len = 0, l1 = 0, l2 = 0;
+	unsigned char *t1 = NULL, *t2 = NULL;
+	json_t *cj;
+
+	if (!name || !version || strlen(name) >= sizeof(chart.name) || strlen(version) >= sizeof(chart.version))
+		return;
+	memset(&chart, 0, sizeof(chart));
+	files[0].path = chart_yaml;
+	files[0].data = (char *)data; /* read only */
+	files[0].len = size;
+	files[1].path = tpl_path;
+	files[1].data = tpl;
+	files[1].len = strlen(tpl);
+	chart.files = files;
+	chart.nfiles = 2;
+	snprintf(chart.name, sizeof(chart.name), "%s", name);
+	snprintf(chart.version, sizeof(chart.version), "%s", version);
+	if (pkgchart_config_build(&cfg, &cfg_len, &chart) == 0) {
+		if (!(cj = json_loadb(cfg, cfg_len, 0, NULL)) ||
+		    strcmp(json_string_value(json_object_get(cj, "name")) ? json_string_value(json_object_get(cj, "name")) : "", name) != 0 ||
+		    strcmp(json_string_value(json_object_get(cj, "version")) ? json_string_value(json_object_get(cj, "version")) : "", version) != 0)
+			abort();
+		json_decref(cj);
+		free(cfg);
+		if (pkgchart_tgz_build(&t1, &l1, &chart) == 0) {
+			if (pkgchart_tgz_build(&t2, &l2, &chart) < 0 || l1 != l2 || memcmp(t1, t2, l1) != 0)
+				abort();
+		}
+		free(t1);
+		free(t2);
+	}
+}
+
 static void fuzz_chart_yaml(const uint8_t *data, size_t size)
 {
 	json_t *v = NULL, *back;
@@ -140,6 +185,7 @@ static void fuzz_chart_yaml(const uint8_t *data, size_t size)
 		json_decref(back);
 		free(js);
 	}
+	fuzz_package(v, data, size);
 	json_decref(v);
 }
 
