@@ -1589,10 +1589,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(413, "RequestEntityTooLarge", "request entity too large: limit is %d" % MAX_BODY)
         return self.rfile.read(n) if n > 0 else b""
 
-    def send_json(self, code, obj, headers=None):
+    def send_json(self, code, obj, headers=None, content_type="application/json"):
         data = dumps(obj).encode() if not isinstance(obj, bytes) else obj
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Audit-Id", str(uuid.uuid4()))
         for k, v in (headers or {}).items():
@@ -1726,6 +1726,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                         "gitVersion": SERVER_VERSION, "gitCommit": "0000000000000000000000000000000000000000",
                                         "gitTreeState": "clean", "buildDate": "2024-12-11T00:00:00Z",
                                         "goVersion": "go1.23.4", "compiler": "gc", "platform": "linux/amd64"})
+        accept = (self.headers.get("Accept") or "").replace(" ", "")
+        if p in ("/api", "/apis") and "as=APIGroupDiscoveryList" in accept and "v=v2;" in accept + ";" \
+                and "g=apidiscovery.k8s.io" in accept:
+            with st.cond:
+                body = aggregated_discovery(st, core=(p == "/api"))
+            return self.send_json(200, body, content_type="application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
         if p == "/api":
             return self.send_json(200, {"kind": "APIVersions", "versions": ["v1"],
                                         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})
@@ -2205,6 +2211,37 @@ def out_obj(r, version, obj):
     o = dict(obj)
     o["apiVersion"] = av
     return o
+
+
+def aggregated_discovery(st, core):
+    """apidiscovery.k8s.io/v2 APIGroupDiscoveryList for /api (core) or /apis (all groups)."""
+    items = []
+    groups = [("", ["v1"])] if core else list(st.groups().items())
+    for g, versions in groups:
+        vers = []
+        for v in versions:
+            res = []
+            for r in sorted((r for r in st.res.values() if r.group == g and v in r.versions), key=lambda x: x.plural):
+                e = {"resource": r.plural, "responseKind": {"group": g, "version": v, "kind": r.kind},
+                     "scope": "Namespaced" if r.namespaced else "Cluster", "singularResource": r.singular,
+                     "verbs": list(STD_VERBS)}
+                if r.short:
+                    e["shortNames"] = r.short
+                if r.cats:
+                    e["categories"] = r.cats
+                subs = []
+                if r.scale:
+                    subs.append({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+                                 "verbs": ["get", "patch", "update"]})
+                if r.status or r.key == ("", "namespaces"):
+                    subs.append({"subresource": "status", "responseKind": {"group": g, "version": v, "kind": r.kind},
+                                 "verbs": ["get", "patch", "update"]})
+                if subs:
+                    e["subresources"] = subs
+                res.append(e)
+            vers.append({"version": v, "resources": res, "freshness": "Current"})
+        items.append({"metadata": {"name": g, "creationTimestamp": None}, "versions": vers})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
 
 
 def resource_list(rs):

@@ -573,6 +573,16 @@ def t_crd(e):
     st, tab, _ = e.req("GET", "/apis/ex.io/v1/things", headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
     check("crd: Table with printer columns", [c["name"] for c in tab["columnDefinitions"]] == ["Name", "N", "Age"]
           and tab["rows"][0]["cells"][:2] == ["t1", 3], tab)
+    acc = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+    st, agg, r = e.req("GET", "/apis", headers={"Accept": acc})
+    grp = {i["metadata"]["name"]: i for i in agg.get("items", [])}
+    things = {x["resource"]: x for v in grp.get("ex.io", {}).get("versions", []) if v["version"] == "v1" for x in v["resources"]}
+    check("aggregated discovery (apidiscovery.k8s.io/v2) lists the CRD with subresources",
+          r.getheader("Content-Type").startswith("application/json;g=apidiscovery.k8s.io;v=v2") and "apps" in grp
+          and things.get("things", {}).get("scope") == "Cluster"
+          and sorted(x["subresource"] for x in things["things"].get("subresources", [])) == ["scale", "status"], agg.get("items", [])[:1])
+    st, plain, r = e.req("GET", "/apis")
+    check("plain discovery without the aggregated Accept", plain["kind"] == "APIGroupList", plain.get("kind"))
     st, idx, _ = e.req("GET", "/openapi/v3")
     check("openapi v3: index lists the CRD group", "apis/ex.io/v1" in idx["paths"], list(idx["paths"])[:5])
     e.req("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/things.ex.io")
