@@ -550,6 +550,15 @@ int controller__reconcile(rt_result *res, void *payload, const char *key)
 		goto out;
 	}
 
+	/* kstatus: a new generation is announced as Reconciling before the work starts */
+	if (json_integer_value(json_object_get(r.old_status, "observedGeneration")) != r.spec.generation) {
+		set_outcome(&r, RT_STATUS_PROGRESSING, "Progressing", NULL, NULL, "reconciling generation %lld",
+			    r.spec.generation);
+		if (patch_status(&r) < 0)
+			DHG_LOG_WARN("could not mark HelmChart as reconciling", "key", key, "error", dhg_error_last()->message);
+		dhg_error_clear();
+	}
+
 	/* steps: source -> generate -> compare -> write */
 	error = step_generate_and_write(&r);
 
