@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "engine/generate/generate.h"
 #include "util/error.h"
 
 int engine_run_paths(engine_chart **out, const char *const *paths, size_t npaths,
@@ -28,7 +29,7 @@ int engine_run_paths(engine_chart **out, const char *const *paths, size_t npaths
 				    npaths > 1 ? " and the other inputs" : "");
 		goto done;
 	}
-	if ((err = engine_chart_generate(&c, &objs, opts)) < 0)
+	if ((err = engine_chart__generate_take(&c, &objs, opts)) < 0)
 		goto done;
 	/* normalize's warnings first, then the generator's */
 	for (size_t i = 0; i < c->warnings.len; i++)

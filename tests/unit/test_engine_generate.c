@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/generate/generate.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/hash.h"
@@ -318,6 +319,26 @@ START_TEST(test_engine_generate__input_untouched_and_no_injection)
 }
 END_TEST
 
+
+START_TEST(test_engine_generate__take_releases_input)
+{
+	engine_objects objs = ENGINE_OBJECTS_INIT;
+	engine_options opts = ENGINE_OPTIONS_INIT;
+	engine_chart *a = gen(NULL, ENGINE_SECRETS_MASK), *b = NULL;
+	load(&objs, NULL);
+	opts.chart_name = "shop";
+	opts.external_store_name = "vault";
+	ck_assert_int_eq(engine_chart__generate_take(&b, &objs, &opts), 0);
+	ck_assert_str_eq(a->digest, b->digest);
+	for (size_t i = 0; i < objs.len; i++)
+		ck_assert_msg(objs.items[i].obj == NULL, "object %zu not released", i);
+	ck_assert_str_eq(engine_chart_file(a, "templates/NOTES.txt")->data, engine_chart_file(b, "templates/NOTES.txt")->data);
+	engine_objects_dispose(&objs);
+	engine_chart_free(a);
+	engine_chart_free(b);
+}
+END_TEST
+
 Suite *engine_generate_suite(void)
 {
 	Suite *s = suite_create("engine_generate");
@@ -331,6 +352,7 @@ Suite *engine_generate_suite(void)
 	tcase_add_test(tc, test_engine_generate__bad_options);
 	tcase_add_test(tc, test_engine_generate__write_dir_atomic);
 	tcase_add_test(tc, test_engine_generate__input_untouched_and_no_injection);
+	tcase_add_test(tc, test_engine_generate__take_releases_input);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/generate/emit.h"
+#include "engine/generate/generate.h"
 #include "engine/process/process.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -616,7 +617,9 @@ static int is_crd(const engine_process__item *it)
 	return !strcmp(it->kind, "CustomResourceDefinition") && it->api && dhg_str_has_prefix(it->api, "apiextensions.k8s.io/");
 }
 
-int engine_chart_generate(engine_chart **out, const engine_objects *objs, const engine_options *opts)
+/* consume: objs is owned by the caller's pipeline; each input object is released as soon as
+ * its template is written (peak memory: input + chart no longer add up). */
+static int generate(engine_chart **out, const engine_objects *objs, const engine_options *opts, int consume)
 {
 	engine_chart *c = NULL;
 	engine_process__ctx ctx;
@@ -784,6 +787,20 @@ int engine_chart_generate(engine_chart **out, const engine_objects *objs, const 
 		json_decref(it->tree);
 		it->tree = NULL;
 		it->emitted = 1;
+		if (consume) {
+			engine_object *src = (engine_object *)it->src; /* owned by the pipeline */
+			if (!(it->owned_name = dhg_strdup(it->name)) ||
+			    !(it->owned_kind = dhg_strdup(it->notes_kind))) {
+				err = DHG_ENOMEM;
+				goto done;
+			}
+			it->name = it->owned_name;
+			it->notes_kind = it->owned_kind;
+			it->kind = it->api = it->ns = NULL;
+			it->obj = NULL;
+			json_decref(src->obj);
+			src->obj = NULL;
+		}
 		c->resource_count++;
 	}
 	for (size_t i = 0; i < ctx.nextra; i++) {
@@ -824,6 +841,8 @@ int engine_chart_generate(engine_chart **out, const engine_objects *objs, const 
 done:
 	for (size_t i = 0; i < n && items; i++) {
 		free(items[i].vkey);
+		free(items[i].owned_name);
+		free(items[i].owned_kind);
 		free(items[i].vsub);
 		free(items[i].path);
 		json_decref(items[i].tree);
@@ -847,4 +866,14 @@ done:
 	dhg_buf_dispose(&b);
 	engine_chart_free(c);
 	return err;
+}
+
+int engine_chart_generate(engine_chart **out, const engine_objects *objs, const engine_options *opts)
+{
+	return generate(out, objs, opts, 0);
+}
+
+int engine_chart__generate_take(engine_chart **out, engine_objects *objs, const engine_options *opts)
+{
+	return generate(out, objs, opts, 1);
 }

@@ -24,7 +24,8 @@ typedef struct engine_process__item {
 	json_t *tree;   /* owned: the template tree (NULL for skipped items) */
 	int is_crd;
 	int emitted;            /* written to the chart (tree freed after that) */
-	const char *notes_kind; /* kind shown in NOTES.txt (static or borrowed from obj) */
+	const char *notes_kind; /* kind shown in NOTES.txt (static, borrowed from obj, or owned_kind) */
+	char *owned_name, *owned_kind; /* copies kept when the input object is released early */
 } engine_process__item;
 
 typedef struct engine_process__ctx {
