@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers to run the Kubernetes API emulator in integration tests.
 # Source after lib.sh:  . "$(dirname "$0")/lib.sh"; . "$(dirname "$0")/emulator.sh"
 #
@@ -38,8 +39,7 @@ emu_start() {
 		>"$EMU_DIR/log" 2>&1 &
 	EMU_PID=$!
 	PIDS+=("$EMU_PID")
-	local i
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		[ -s "$EMU_DIR/port" ] && break
 		if ! kill -0 "$EMU_PID" 2>/dev/null; then
 			echo "emulator failed to start:" >&2; cat "$EMU_DIR/log" >&2; return 1

@@ -227,7 +227,7 @@ run_suite() {
 	K apply -f - >/dev/null 2>"$err" <<<'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"watched"},"data":{"n":"0"}}'
 	(timeout 6 "$kb" --kubeconfig "$EMU_KUBECONFIG" --cache-dir "$EMU_DIR/cache" get cm watched -w --output-watch-events >"$T/watch.out" 2>&1 || true) &
 	local gpid=$!
-	for n in $(seq 1 50); do grep -q watched "$T/watch.out" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 1 50); do grep -q watched "$T/watch.out" 2>/dev/null && break; sleep 0.1; done
 	K patch cm watched --type=merge -p '{"data":{"n2":"1"}}' >/dev/null 2>"$err"
 	sleep 0.3
 	K patch cm watched --type=merge -p '{"data":{"n3":"2"}}' >/dev/null 2>"$err"

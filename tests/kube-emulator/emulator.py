@@ -1611,7 +1611,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # dispatch --------------------------------------------------------------
     def dispatch(self, method):
-        srv = self.server
         url = urllib.parse.urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}

@@ -6,7 +6,6 @@ generation and status rules, conflicts, finalizers, garbage collection, namespac
 Usage: selftest.py [--quick]   (prints "ok: ..." / "FAIL: ..." lines; exit 1 on any failure)
 """
 
-import base64
 import http.client
 import json
 import os
