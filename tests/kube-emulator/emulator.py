@@ -682,6 +682,7 @@ class Api:
         self.s = store
         self.args = args
         self.owners = collections.defaultdict(set)   # owner uid -> {(key, ns, name)}
+        self.fg_pending = {}                          # owner uid -> (res, obj) in foreground deletion
         self.ip_next = 1
 
     # storage helpers (lock held) -------------------------------------------
@@ -781,16 +782,69 @@ class Api:
         elif k[0]:
             self._ns_maybe_finish(k[0])
         if propagation != "Orphan":
-            for (dkey, dns, dname) in sorted(self.owners.get(md.get("uid"), ())):
-                dr = self.s.res.get(dkey)
-                dep = self.s.objs.get(dkey, {}).get((dns, dname)) if dr else None
-                if dep is not None:
-                    self._delete_obj(dr, dep, "Background")
+            for dr, dep in self._dependents(md.get("uid")):
+                self._delete_obj(dr, dep, "Background")
+        for ref in md.get("ownerReferences") or []:
+            self._gc_owner_check(ref.get("uid"))
         return final
+
+    def _dependents(self, uid):
+        out = []
+        for (dkey, dns, dname) in sorted(self.owners.get(uid, ())):
+            dr = self.s.res.get(dkey)
+            dep = self.s.objs.get(dkey, {}).get((dns, dname)) if dr else None
+            if dep is not None:
+                out.append((dr, dep))
+        return out
+
+    def _gc_owner_check(self, uid):
+        """Foreground deletion: once an owner marked with the foregroundDeletion finalizer has no
+        dependents left, the finalizer goes and the owner is deleted."""
+        if not uid or self.owners.get(uid):
+            return
+        fg = self.fg_pending.pop(uid, None)
+        if fg is None:
+            return
+        r, owner = fg
+        cur = self.s.objs.get(r.key, {}).get((owner["metadata"].get("namespace", ""), owner["metadata"]["name"]))
+        if cur is None or cur["metadata"].get("uid") != uid:
+            return
+        fins = [f for f in cur["metadata"].get("finalizers") or [] if f != "foregroundDeletion"]
+        new = clone(cur)
+        if fins:
+            new["metadata"]["finalizers"] = fins
+            self._store(r, new, cur, "MODIFIED")
+        else:
+            new["metadata"].pop("finalizers", None)
+            self._remove(r, new)
 
     def _delete_obj(self, r, obj, propagation):
         """Deletes (or marks for deletion when finalizers remain). Returns the object."""
         md = obj["metadata"]
+        uid = md.get("uid")
+        if propagation == "Orphan":
+            for dr, dep in self._dependents(uid):
+                nd = clone(dep)
+                refs = [x for x in nd["metadata"].get("ownerReferences") or [] if x.get("uid") != uid]
+                if refs:
+                    nd["metadata"]["ownerReferences"] = refs
+                else:
+                    nd["metadata"].pop("ownerReferences", None)
+                self._store(dr, nd, dep, "MODIFIED")
+        elif propagation == "Foreground" and self._dependents(uid) and not md.get("deletionTimestamp") \
+                and r.key != ("", "namespaces"):
+            new = clone(obj)
+            new["metadata"]["deletionTimestamp"] = now_ts()
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
+            new["metadata"]["finalizers"] = list(md.get("finalizers") or []) + ["foregroundDeletion"]
+            if "generation" in new["metadata"]:
+                new["metadata"]["generation"] += 1
+            new = self._store(r, new, obj, "MODIFIED")
+            self.fg_pending[uid] = (r, new)
+            for dr, dep in self._dependents(uid):
+                self._delete_obj(dr, dep, "Background")
+            self._gc_owner_check(uid)
+            return self.s.objs.get(r.key, {}).get((md.get("namespace", ""), md["name"])) or new
         if md.get("finalizers"):
             if md.get("deletionTimestamp"):
                 return obj

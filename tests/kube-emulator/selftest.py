@@ -378,6 +378,25 @@ def t_finalizers_gc_ns(e):
     e.req("DELETE", DEPS + "/owner")
     st, _, _ = e.req("GET", CMS + "/dep1")
     check("gc: dependents deleted with their owner", st == 404, st)
+    _, owner, _ = e.req("POST", DEPS, deployment("fg"))
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "fg", "uid": owner["metadata"]["uid"], "blockOwnerDeletion": True}
+    e.req("POST", CMS, cm("fgdep1", ownerReferences=[ref]))
+    e.req("POST", CMS, cm("fgdep2", ownerReferences=[ref], finalizers=["x/y"]))
+    st, js, _ = e.req("DELETE", DEPS + "/fg", {"propagationPolicy": "Foreground"})
+    st1, o1, _ = e.req("GET", DEPS + "/fg")
+    st2, _, _ = e.req("GET", CMS + "/fgdep1")
+    check("gc: foreground deletion waits for dependents (foregroundDeletion finalizer)",
+          st == 200 and st1 == 200 and o1["metadata"]["finalizers"] == ["foregroundDeletion"]
+          and o1["metadata"].get("deletionTimestamp") and st2 == 404, (st1, o1["metadata"], st2))
+    e.req("PATCH", CMS + "/fgdep2", {"metadata": {"finalizers": None}}, ctype="application/merge-patch+json")
+    st3, _, _ = e.req("GET", DEPS + "/fg")
+    check("gc: owner deleted once its last dependent is gone", st3 == 404, st3)
+    _, owner, _ = e.req("POST", DEPS, deployment("orph"))
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "orph", "uid": owner["metadata"]["uid"]}
+    e.req("POST", CMS, cm("orphan1", ownerReferences=[ref]))
+    e.req("DELETE", DEPS + "/orph?propagationPolicy=Orphan")
+    st, js, _ = e.req("GET", CMS + "/orphan1")
+    check("gc: Orphan keeps dependents and strips their ownerReference", st == 200 and "ownerReferences" not in js["metadata"], js)
     e.req("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tmpns"}})
     e.req("POST", "/api/v1/namespaces/tmpns/configmaps", cm("in", ns="tmpns"))
     e.req("POST", "/api/v1/namespaces/tmpns/configmaps", cm("held", ns="tmpns", finalizers=["x/y"]))
