@@ -16,6 +16,7 @@
 #include <yaml.h>
 
 #include "kube/kube_private.h"
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -161,60 +162,11 @@ int kube_config_new_simple(kube_config **out, const char *server, const char *to
 
 /* ---- base64 ------------------------------------------------------------------------- */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
+/* Kubeconfig rules: both alphabets, all whitespace skipped (util/base64.h). */
 int kube_config__base64_decode(char **out, size_t *outlen, const char *in, const char *what)
 {
-	size_t n = strlen(in);
-	char *buf = malloc(n / 4 * 3 + 4);
-	if (!buf)
-		return dhg_error_set(DHG_ENOMEM, "%s: out of memory", what);
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	bool pad = false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-			continue;
-		if (c == '=') {
-			pad = true;
-			continue;
-		}
-		int v = b64val(c);
-		if (v < 0 || pad) {
-			free(buf);
-			return dhg_error_set(DHG_EINVALID, "%s: not valid base64", what);
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	if (bits >= 6) {
-		free(buf);
-		return dhg_error_set(DHG_EINVALID, "%s: not valid base64 (truncated)", what);
-	}
-	buf[o] = 0;
-	*out = buf;
-	if (outlen)
-		*outlen = o;
-	return 0;
+	return dhg_base64_decode(out, outlen, in, strlen(in), DHG_BASE64_ANY | DHG_BASE64_SPACES, KUBECONFIG_MAX,
+				 what);
 }
 
 /* ---- YAML -> JSON ------------------------------------------------------------------- */

@@ -34,7 +34,9 @@ int kube_config__auth_invalidate(const kube_config *cfg);
  * plain scalars true/false become JSON booleans. *out owned. `what` names the input in errors. */
 int kube_config__yaml_to_json(json_t **out, const char *text, size_t len, const char *what);
 
-/* Base64 (standard alphabet, whitespace ignored) decode. *out owned (free()), NUL-terminated. */
+/* Base64 decode by kubeconfig rules: dhg_base64_decode() with both alphabets and all whitespace
+ * skipped, capped at the kubeconfig size. *out owned (free()), NUL-terminated; `what` names the
+ * field in errors. */
 int kube_config__base64_decode(char **out, size_t *outlen, const char *in, const char *what);
 
 /* Maps an HTTP error response to a DHG_E* code, records dhg_error_last() (status, reason,

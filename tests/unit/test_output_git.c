@@ -145,24 +145,28 @@ START_TEST(test_output_git__secret_parse)
 }
 END_TEST
 
-START_TEST(test_output_git__base64)
+/* The Secret's base64 rules (util/base64.h with no flags): standard alphabet, line breaks
+ * skipped, padding optional; spaces and the URL alphabet are not accepted. */
+START_TEST(test_output_git__secret_base64_rules)
 {
-	char *out = NULL;
-	size_t n = 0;
-	ck_assert_int_eq(gitout__base64_decode(&out, &n, "aGVsbG8=", 8, 100), 0);
-	ck_assert_str_eq(out, "hello");
-	ck_assert_uint_eq(n, 5);
-	free(out);
-	ck_assert_int_eq(gitout__base64_decode(&out, &n, "aGVs\nbG8", 8, 100), 0); /* wrapped, unpadded */
-	ck_assert_str_eq(out, "hello");
-	free(out);
-	ck_assert_int_eq(gitout__base64_decode(&out, &n, "", 0, 100), 0);
-	ck_assert_str_eq(out, "");
-	free(out);
-	ck_assert_int_eq(gitout__base64_decode(&out, &n, "aGV=sbG8", 8, 100), DHG_EINVALID);
-	ck_assert_int_eq(gitout__base64_decode(&out, &n, "a", 1, 100), DHG_EINVALID);
-	ck_assert_int_eq(gitout__base64_decode(&out, &n, "aGVsbG8=", 8, 3), DHG_ETOOBIG);
-	ck_assert_ptr_null(out);
+	gitout_credentials c = { 0 };
+	json_t *data = json_pack("{ssss}", "username", "cm9i\nb3Q", "password", "aGVs\r\nbG8=");
+	ck_assert_ptr_nonnull(data);
+	ck_assert_int_eq(gitout_credentials_from_secret(&c, data), 0);
+	ck_assert_str_eq(c.username, "robot");
+	ck_assert_str_eq(c.password, "hello");
+	gitout_credentials_dispose(&c);
+	json_decref(data);
+
+	static const char *const bad[] = { "aGVs bG8=", "aGVs\tbG8=", "-_-_", "aGV=sbG8", "a", "QQ===" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		data = json_pack("{ss}", "password", bad[i]);
+		ck_assert_ptr_nonnull(data);
+		ck_assert_msg(gitout_credentials_from_secret(&c, data) == DHG_EINVALID, "'%s' accepted", bad[i]);
+		ck_assert_str_eq(dhg_error_last()->message, "credentials Secret: data.password is not valid base64");
+		ck_assert_ptr_null(c.password);
+		json_decref(data);
+	}
 }
 END_TEST
 
@@ -364,7 +368,7 @@ Suite *output_git_suite(void)
 	tcase_add_test(tc, test_output_git__path_validate);
 	tcase_add_test(tc, test_output_git__path_affected);
 	tcase_add_test(tc, test_output_git__secret_parse);
-	tcase_add_test(tc, test_output_git__base64);
+	tcase_add_test(tc, test_output_git__secret_base64_rules);
 	tcase_add_test(tc, test_output_git__url_host_port);
 	tcase_add_test(tc, test_output_git__known_hosts);
 	tcase_add_test(tc, test_output_git__clone_overgrown);

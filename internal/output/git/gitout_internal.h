@@ -18,10 +18,6 @@
  * max_loose loose objects (git gc --auto's sampling of objects/17). */
 int gitout__clone_overgrown(const char *dir, size_t max_packs, size_t max_loose);
 
-/* Decodes standard base64 (padding optional, no whitespace except newlines ignored) into a new
- * NUL-terminated buffer. Returns 0, DHG_EINVALID or DHG_ENOMEM. */
-int gitout__base64_decode(char **out, size_t *outlen, const char *in, size_t inlen, size_t max);
-
 /* Host and port of a git URL (https/http/ssh/scp-like). Port 0 when the URL names none. */
 int gitout__url_host_port(char *host, size_t hostsize, int *port, const char *url);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "output/git/gitout_internal.h"
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -67,70 +68,7 @@ int gitout_path_affected(const char *entry, const char *path)
 	return 0;
 }
 
-/* ---- base64 and the credentials Secret ------------------------------------------------------ */
-
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int gitout__base64_decode(char **out, size_t *outlen, const char *in, size_t inlen, size_t max)
-{
-	char *buf;
-	size_t i, n = 0, pad = 0;
-	unsigned acc = 0;
-	int bits = 0;
-
-	*out = NULL;
-	*outlen = 0;
-	if (inlen / 4 * 3 > max + 3)
-		return DHG_ETOOBIG;
-	buf = malloc(inlen / 4 * 3 + 4);
-	if (!buf)
-		return DHG_ENOMEM;
-	for (i = 0; i < inlen; i++) {
-		int c = (unsigned char)in[i], v;
-		if (c == '\n' || c == '\r')
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad || (v = b64val(c)) < 0)
-			goto bad;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	if (pad > 2 || bits >= 6)
-		goto bad;
-	if (n > max) {
-		explicit_bzero(buf, n);
-		free(buf);
-		return DHG_ETOOBIG;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*outlen = n;
-	return 0;
-bad:
-	explicit_bzero(buf, n);
-	free(buf);
-	return DHG_EINVALID;
-}
+/* ---- the credentials Secret ------------------------------------------------------------ */
 
 static void secret_free(char **p)
 {
@@ -173,7 +111,7 @@ int gitout_credentials_from_secret(gitout_credentials *out, const json_t *data)
 			goto done;
 		}
 		s = json_string_value(v);
-		rc = gitout__base64_decode(slots[i], &len, s, json_string_length(v), GITOUT_MAX_SECRET_BYTES);
+		rc = dhg_base64_decode(slots[i], &len, s, json_string_length(v), 0, GITOUT_MAX_SECRET_BYTES, NULL);
 		if (rc == DHG_ENOMEM) {
 			error = dhg_error_set(DHG_ENOMEM, "credentials Secret: out of memory");
 			goto done;
@@ -293,9 +231,9 @@ static int hashed_host_match(const char *pattern, size_t plen, const char *name)
 	sep = strchr(tmp + 3, '|');
 	if (!sep)
 		return 0;
-	if (gitout__base64_decode(&salt, &saltlen, tmp + 3, (size_t)(sep - tmp - 3), 256) < 0)
+	if (dhg_base64_decode(&salt, &saltlen, tmp + 3, (size_t)(sep - tmp - 3), 0, 256, "known_hosts salt") < 0)
 		goto done;
-	if (gitout__base64_decode(&want, &wantlen, sep + 1, strlen(sep + 1), 256) < 0)
+	if (dhg_base64_decode(&want, &wantlen, sep + 1, strlen(sep + 1), 0, 256, "known_hosts hash") < 0)
 		goto done;
 	if (!HMAC(EVP_sha1(), salt, (int)saltlen, (const unsigned char *)name, strlen(name), mac, &maclen))
 		goto done;
@@ -373,7 +311,7 @@ int gitout__known_hosts_check(const char *known_hosts, const char *host, int por
 			char *blob = NULL;
 			size_t bloblen = 0;
 			int same = 0;
-			if (gitout__base64_decode(&blob, &bloblen, f[2], flen[2], 16384) == 0)
+			if (dhg_base64_decode(&blob, &bloblen, f[2], flen[2], 0, 16384, "known_hosts key") == 0)
 				same = bloblen == keylen && memcmp(blob, key, keylen) == 0;
 			free(blob);
 			if (same && revoked)

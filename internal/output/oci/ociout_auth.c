@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "output/oci/ociout_internal.h"
+#include "util/base64.h"
 #include "util/error.h"
 #include "util/str.h"
 
@@ -34,83 +35,16 @@ void ociout_credentials_dispose(ociout_credentials *c)
 
 /* ---- base64 ------------------------------------------------------------------------------- */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
+/* Docker / Secret rules: both alphabets, all whitespace skipped (util/base64.h). The callers
+ * replace the message with one naming the field. */
 int ociout__base64_decode(char **out, size_t *outlen, const char *in, size_t len)
 {
-	char *buf;
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0, pad = 0;
-
-	*out = NULL;
-	*outlen = 0;
-	if (!(buf = malloc(len / 4 * 3 + 4)))
-		return dhg_error_set(DHG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)in[i], v;
-		if (c == '\n' || c == '\r' || c == ' ' || c == '\t')
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad || (v = b64val(c)) < 0) {
-			free(buf);
-			return DHG_EINVALID;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	if (pad > 2 || bits >= 6) {
-		free(buf);
-		return DHG_EINVALID;
-	}
-	buf[o] = 0;
-	*out = buf;
-	*outlen = o;
-	return 0;
+	return dhg_base64_decode(out, outlen, in, len, DHG_BASE64_ANY | DHG_BASE64_SPACES, MAX_CONFIG_BYTES, NULL);
 }
 
 int ociout__base64_encode(char **out, const char *in, size_t len)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *buf = malloc((len + 2) / 3 * 4 + 1), *p;
-	*out = NULL;
-	if (!buf)
-		return dhg_error_set(DHG_ENOMEM, "out of memory");
-	p = buf;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned char)in[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned char)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= (unsigned char)in[i + 2];
-		*p++ = tbl[(v >> 18) & 63];
-		*p++ = tbl[(v >> 12) & 63];
-		*p++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		*p++ = i + 2 < len ? tbl[v & 63] : '=';
-	}
-	*p = 0;
-	*out = buf;
-	return 0;
+	return dhg_base64_encode(out, NULL, in, len, 0);
 }
 
 /* ---- Docker config ----------------------------------------------------------------------- */

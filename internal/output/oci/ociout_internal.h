@@ -5,10 +5,11 @@
 
 #include <stddef.h>
 
-/* Standard or URL-safe base64, padding optional, whitespace ignored. *out malloc'd and
- * NUL-terminated. Returns 0, DHG_EINVALID (no message set) or DHG_ENOMEM. */
+/* dhg_base64_decode() with both alphabets and all whitespace skipped, capped at 4 MiB. *out
+ * malloc'd and NUL-terminated. Returns 0, DHG_EINVALID, DHG_ETOOBIG or DHG_ENOMEM (a generic
+ * message is set; callers name the field). */
 int ociout__base64_decode(char **out, size_t *outlen, const char *in, size_t len);
-/* Standard base64 with padding. *out malloc'd. Returns 0 or DHG_ENOMEM. */
+/* Standard base64 with padding (dhg_base64_encode()). *out malloc'd. Returns 0 or DHG_ENOMEM. */
 int ociout__base64_encode(char **out, const char *in, size_t len);
 
 #endif
