@@ -236,52 +236,9 @@ int kube_client__status_error(long http, const char *body, size_t len, const cha
 	json_t *st = body && len ? json_loadb(body, len, 0, NULL) : NULL;
 	const char *reason = json_string_value(json_object_get(st, "reason"));
 	const char *msg = json_string_value(json_object_get(st, "message"));
-	int code;
-	switch (http) {
-	case 400:
-		code = DHG_EINVALID;
-		break;
-	case 401:
-		code = DHG_EUNAUTHORIZED;
-		break;
-	case 403:
-		code = DHG_EFORBIDDEN;
-		break;
-	case 404:
-		code = DHG_ENOTFOUND;
-		break;
-	case 409:
-		code = reason && strcmp(reason, "AlreadyExists") == 0 ? DHG_EEXISTS : DHG_ECONFLICT;
-		break;
-	case 410:
-		code = DHG_EGONE;
-		break;
-	case 422:
-		code = DHG_EINVALID;
-		break;
-	case 429:
-		code = DHG_EUNAVAILABLE;
-		break;
-	case 504:
-		code = DHG_ETIMEOUT;
-		break;
-	default:
-		code = http >= 500 ? DHG_EUNAVAILABLE : DHG_ERROR;
-	}
-	if (!reason) {
-		switch (http) {
-		case 400: reason = "BadRequest"; break;
-		case 401: reason = "Unauthorized"; break;
-		case 403: reason = "Forbidden"; break;
-		case 404: reason = "NotFound"; break;
-		case 409: reason = "Conflict"; break;
-		case 410: reason = "Expired"; break;
-		case 422: reason = "Invalid"; break;
-		case 429: reason = "TooManyRequests"; break;
-		case 504: reason = "Timeout"; break;
-		default: reason = http >= 500 ? "InternalError" : "Unknown";
-		}
-	}
+	int code = dhg_error_code_for_http(http, reason);
+	if (!reason)
+		reason = dhg_error_reason_for_http(http);
 	char snippet[201] = "";
 	if (!msg && body && len && !st) {
 		size_t n = len < 200 ? len : 200;

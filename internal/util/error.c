@@ -97,3 +97,44 @@ const char *dhg_error_name(int code)
 	default: return "Error";
 	}
 }
+
+int dhg_error_code_for_http(long status, const char *reason)
+{
+	switch (status) {
+	case 400:
+	case 422:
+		return DHG_EINVALID;
+	case 401:
+		return DHG_EUNAUTHORIZED;
+	case 403:
+		return DHG_EFORBIDDEN;
+	case 404:
+		return DHG_ENOTFOUND;
+	case 409:
+		return reason && strcmp(reason, "AlreadyExists") == 0 ? DHG_EEXISTS : DHG_ECONFLICT;
+	case 410:
+		return DHG_EGONE;
+	case 429:
+		return DHG_EUNAVAILABLE;
+	case 504:
+		return DHG_ETIMEOUT;
+	default:
+		return status >= 500 ? DHG_EUNAVAILABLE : DHG_ERROR;
+	}
+}
+
+const char *dhg_error_reason_for_http(long status)
+{
+	switch (status) {
+	case 400: return "BadRequest";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "NotFound";
+	case 409: return "Conflict";
+	case 410: return "Expired";
+	case 422: return "Invalid";
+	case 429: return "TooManyRequests";
+	case 504: return "Timeout";
+	default: return status >= 500 ? "InternalError" : "Unknown";
+	}
+}

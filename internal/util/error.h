@@ -56,4 +56,16 @@ void dhg_error_clear(void);
 /* Short name of a code: "NotFound", "Conflict", ... */
 const char *dhg_error_name(int code);
 
+/* The project code for an HTTP error status, one table for every HTTP client (Kubernetes API
+ * conventions): 400, 422 -> DHG_EINVALID; 401 -> DHG_EUNAUTHORIZED; 403 -> DHG_EFORBIDDEN;
+ * 404 -> DHG_ENOTFOUND; 409 -> DHG_EEXISTS when `reason` is "AlreadyExists" (may be NULL), else
+ * DHG_ECONFLICT; 410 -> DHG_EGONE; 429 and other statuses >= 500 -> DHG_EUNAVAILABLE; 504 -> DHG_ETIMEOUT;
+ * anything else -> DHG_ERROR. Records nothing. Thread-safe. */
+int dhg_error_code_for_http(long status, const char *reason);
+
+/* The Kubernetes Status reason a server would give with `status` ("BadRequest", "NotFound",
+ * "Expired", "InternalError" for other statuses >= 500, "Unknown" otherwise), for responses without one.
+ * A static string. Thread-safe. */
+const char *dhg_error_reason_for_http(long status);
+
 #endif

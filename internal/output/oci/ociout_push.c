@@ -166,26 +166,13 @@ static void registry_error(char *out, size_t size, const resp *r)
 static int status_error(client *c, const char *method, const char *url, const resp *r)
 {
 	char what[512], reg[256];
-	int code = DHG_ERROR;
+	int code = dhg_error_code_for_http(r->status, NULL);
 	url_for_msg(what, sizeof(what), method, url);
 	registry_error(reg, sizeof(reg), r);
-	switch (r->status) {
-	case 401:
-		code = DHG_EUNAUTHORIZED;
-		break;
-	case 403:
-		code = DHG_EFORBIDDEN;
-		break;
-	case 404:
-		code = DHG_ENOTFOUND;
-		break;
-	case 429:
-		code = DHG_EUNAVAILABLE;
-		break;
-	default:
-		if (r->status >= 500)
-			code = DHG_EUNAVAILABLE;
-	}
+	/* DHG_ECONFLICT means "the tag exists with another digest" in this module (ociout.h), which
+	 * a registry's 409 is not. */
+	if (code == DHG_ECONFLICT || code == DHG_EEXISTS)
+		code = DHG_ERROR;
 	return dhg_error_set_http(code, (int)r->status, NULL, "registry %s: %s: HTTP %ld%s%s", c->host, what,
 				  r->status, reg, r->status == 401 ? ": authentication failed" : "");
 }
