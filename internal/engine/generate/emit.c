@@ -118,6 +118,13 @@ static int all_safe(const char *s, size_t len, int allow_nl)
 	size_t i = 0, n;
 	uint32_t c;
 	while (i < len) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x80) { /* fast path: ASCII */
+			if ((ch < 0x20 || ch == 0x7F) && !(allow_nl && ch == '\n'))
+				return 0;
+			i++;
+			continue;
+		}
 		if (!(n = utf8_next((const unsigned char *)s + i, len - i, &c)))
 			return 0;
 		if (!(cp_safe(c) || (allow_nl && c == '\n')))
