@@ -129,6 +129,56 @@ PYX
 read -r R[p50] R[p99] R[pmax] R[drift_versions] <"$T/lat.txt"
 op_stop "$OP_PID"
 
+# ---- 6. drift -> new commit on a loopback git server (smart HTTP, basic auth), debounce 0
+N_GIT=${N_GIT:-50}
+R[git]="skipped (nginx/fcgiwrap missing)"
+if command -v nginx >/dev/null && command -v fcgiwrap >/dev/null; then
+	. "$ROOT/tests/integration/gitserver.sh"
+	gitsrv_http_start
+	gitsrv_repo_create deploy
+	b64() { printf %s "$1" | base64 -w0; }
+	printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: git-creds, namespace: shop}\ndata: {username: %s, password: %s}\n' \
+		"$(b64 "$GIT_HTTP_USER")" "$(b64 "$GIT_HTTP_PASSWORD")" | K apply -f - >/dev/null
+	cat <<Y | K apply -f - >/dev/null
+apiVersion: dhg.deckhouse.io/v1alpha1
+kind: HelmChart
+metadata: {name: gitbench, namespace: shop}
+spec:
+  chart: {name: shop, version: 0.1.0}
+  source: {cluster: {selector: {matchLabels: {app.kubernetes.io/part-of: shop}}}}
+  output: {git: {url: "$GIT_HTTP_URL/deploy.git", branch: main, path: charts/shop, secretRef: {name: git-creds}}}
+  sync: {debounce: 0s}
+Y
+	K delete hc shop -n shop >/dev/null
+	op_start gitdrift
+	K wait --for=condition=Ready hc/gitbench -n shop --timeout=60s >/dev/null || fail "git bench: not Ready"
+	$PY - "$EMU_URL" "$GITSRV_ROOT/deploy.git" "$N_GIT" >"$T/glat.txt" <<'PYX'
+import json, subprocess, sys, time, urllib.request
+url, repo, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def head():
+    return subprocess.run(["git", "-C", repo, "rev-parse", "-q", "--verify", "refs/heads/main"], capture_output=True, text=True).stdout.strip()
+lat = []
+for i in range(n):
+    before = head()
+    body = json.dumps({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:7.%d" % i}]}}}}).encode()
+    req = urllib.request.Request(url + "/apis/apps/v1/namespaces/shop/deployments/shop-web", data=body, method="PATCH",
+                                 headers={"Content-Type": "application/strategic-merge-patch+json"})
+    t0 = time.monotonic()
+    urllib.request.urlopen(req).read()
+    while head() == before:
+        if time.monotonic() - t0 > 20:
+            sys.exit("change %d not committed within 20 s" % i)
+        time.sleep(0.005)
+    lat.append(time.monotonic() - t0)
+    time.sleep(0.05)
+lat.sort()
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print("%.3f / %.3f / %.3f s" % (p(0.5), p(0.99), lat[-1]))
+PYX
+	R[git]=$(cat "$T/glat.txt")
+	op_stop "$OP_PID"
+fi
+
 cat <<MD
 | what | result | target |
 | --- | --- | --- |
@@ -137,4 +187,5 @@ cat <<MD
 | 100 HelmCharts (100 objects each) from a cold start: time to all Ready | ${R[cold_s]} s (${R[writes100]} charts written; RSS $((R[rss100] / 1024)) MB) | — |
 | no-op reconcile CPU (reconcile-requested-at, ${R[noop_n]} reconciles, incl. event + status patch) | ${R[noop_ms]} ms | ≤ 5 ms |
 | drift → chart written (local writer), debounce 0, $N_CHANGES changes: p50 / p99 / max | ${R[p50]} s / ${R[p99]} s / ${R[pmax]} s | ≤ 1 s / ≤ 2 s |
+| drift → new commit on a loopback git server (HTTP), debounce 0, $N_GIT changes: p50 / p99 / max | ${R[git]} | ≤ 1 s / ≤ 2 s |
 MD
