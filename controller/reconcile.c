@@ -540,8 +540,8 @@ int controller__reconcile(rt_result *res, void *payload, const char *key)
 		goto out;
 	}
 	r.spec_ok = true;
-	if (r.spec.interval_ms > 0)
-		res->requeue_after_ms = r.spec.interval_ms;
+	if (r.spec.interval_ms > 0 && r.spec.auto_sync)
+		res->requeue_after_ms = r.spec.interval_ms; /* periodic resync (sync.auto: false -> only on request) */
 
 	/* step: suspend */
 	if (r.spec.suspend) {
