@@ -489,6 +489,7 @@ static int put_schema(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *k
 static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
 {
 	const char *type = "string", *k;
+	const char *small[32];
 	const char **keys = NULL;
 	json_t *x;
 	size_t n = 0;
@@ -521,7 +522,9 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 			return err;
 		return dhg_buf_putc(b, '"');
 	}
-	if (!(keys = malloc(json_object_size(v) * sizeof(*keys))))
+	if (json_object_size(v) <= 32)
+		keys = small;
+	else if (!(keys = malloc(json_object_size(v) * sizeof(*keys))))
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	json_object_foreach((json_t *)v, k, x)
 	{
@@ -543,7 +546,8 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		goto done;
 	err = dhg_buf_puts(b, "\"type\": \"object\"");
 done:
-	free(keys);
+	if (keys != small)
+		free(keys);
 	return err;
 }
 

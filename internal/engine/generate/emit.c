@@ -560,7 +560,8 @@ static int emit_value_after_key(emitter *e, const json_t *v, int indent, int dep
 
 static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, int depth, int top)
 {
-	const char **keys = NULL, **raws = NULL;
+	const char *small_keys[32], *small_raws[32];
+	const char **keys = small_keys, **raws = small_raws;
 	size_t nk = 0, nr = 0, i, n = json_object_size(m);
 	const char *k;
 	json_t *v;
@@ -568,7 +569,7 @@ static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, i
 
 	if (depth > MAX_DEPTH)
 		return dhg_error_set(DHG_EINVALID, "emit: value nested deeper than %d levels", MAX_DEPTH);
-	if (!(keys = malloc((n + 1) * sizeof(*keys))) || !(raws = malloc((n + 1) * sizeof(*raws)))) {
+	if (n > 32 && (!(keys = malloc(n * sizeof(*keys))) || !(raws = malloc(n * sizeof(*raws))))) {
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -613,8 +614,10 @@ static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, i
 		if ((err = put_lines(e->b, json_string_value(json_object_get(m, raws[i])), indent)) < 0)
 			goto done;
 done:
-	free(keys);
-	free(raws);
+	if (keys != small_keys)
+		free(keys);
+	if (raws != small_raws)
+		free(raws);
 	return err;
 }
 
