@@ -2357,6 +2357,15 @@ class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address):
+        """Failed TLS handshakes and dropped connections are normal in tests: one line, no traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ssl.SSLError, ConnectionError, socket.timeout, OSError)):
+            if self.args.verbose:
+                sys.stderr.write("emulator: %s: %s\n" % (client_address[0], exc))
+            return
+        super().handle_error(request, client_address)
+
     def openapi_hash(self, g, v):
         with self.store.cond:
             sig = ",".join(sorted("%s:%s:%s" % (r.plural, r.crd or "", len(dumps(getattr(r, "schemas", None) or {})))
