@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,6 @@ typedef struct ctx {
 	const char *source;
 	const char *data;
 	size_t len;
-	frame stack[MAX_DEPTH + 1];
 	int depth;
 	anchor *anchors;
 	size_t nanchors, capanchors;
@@ -188,6 +188,9 @@ typedef struct ctx {
 	int *item_lines; /* lines of the mappings in the root's `items` sequence */
 	size_t nitem_lines, capitem_lines;
 	engine_objects tmp; /* what this buffer produced; moved to the caller on success */
+	/* last: frames at and above `depth` are not initialized (push() clears each one), so
+	 * that a ctx costs no 18 KB memset per input file */
+	frame stack[MAX_DEPTH + 1];
 } ctx;
 
 static int err_at(const ctx *c, size_t line0, size_t col0, const char *fmt, ...)
@@ -756,7 +759,7 @@ static int extract_into(engine_objects *tmp_out, const char *data, size_t len, c
 	yaml_event_t ev;
 	int error = 0, done = 0, doc = -1, have_event = 0;
 
-	memset(&c, 0, sizeof(c));
+	memset(&c, 0, offsetof(ctx, stack));
 	c.source = source ? source : "<input>";
 	c.data = data;
 	c.len = len;
@@ -838,7 +841,10 @@ static int objects_move(engine_objects *dst, engine_objects *src)
 		return 0;
 	}
 	if (dst->cap - dst->len < src->len) {
-		size_t ncap = dst->len + src->len;
+		/* geometric growth: one object per file must not copy the list once per file */
+		size_t ncap = dst->cap ? dst->cap * 2 : 64;
+		if (ncap < dst->len + src->len)
+			ncap = dst->len + src->len;
 		engine_object *n = realloc(dst->items, ncap * sizeof(*n));
 		if (!n) {
 			engine_objects_dispose(src);
