@@ -1183,11 +1183,12 @@ class Api:
             return {p for p in patches.object_paths({"status": (cfg or {}).get("status") or {}}) if p[0] == "f:status"}
         return patches.object_paths(cfg, skip_status=bool(r.status))
 
-    def _mf_compute(self, r, version, old, new, manager, op, sub, cfg=None, force=False):
+    def _mf_compute(self, r, version, old, new, manager, op, sub, cfg=None, force=False, base=None):
         """managedFields of `new` after a write by `manager` (simplified server-side apply field
         ownership: Update takes the fields it changed, Apply owns exactly the fields it applies;
-        force takes them from the other managers)."""
-        ents = self._mf_parse(old)
+        force takes them from the other managers). `base` (default `old`) holds the entries to
+        start from: a request that sets managedFields itself replaces them, like the real server."""
+        ents = self._mf_parse(base if base is not None else old)
         skip_status = bool(r.status) and sub != "status"
 
         def mine(e):
@@ -1296,7 +1297,10 @@ class Api:
             if r.key == ("", "namespaces"):
                 self._defaults(r, new)
         mgr = manager or params.get("fieldManager") or default_manager()
-        mfs = self._mf_compute(r, version, old, new, mgr, op, sub, cfg, params.get("force") in ("true", "1"))
+        client_mf = new["metadata"].get("managedFields")
+        mf_set = sub != "status" and isinstance(client_mf, list) and client_mf != old["metadata"].get("managedFields")
+        mfs = self._mf_compute(r, version, old, new, mgr, op, sub, cfg, params.get("force") in ("true", "1"),
+                               base=new if mf_set else None)
         if mfs:
             new["metadata"]["managedFields"] = mfs
         else:
@@ -1306,7 +1310,7 @@ class Api:
             self._crd_validate(new)
             self._crd_status(new)
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if strip_rv(new) == strip_rv(old):
+        if strip_rv(new) == strip_rv(old) and not mf_set:
             return old
         if dry:
             return new
