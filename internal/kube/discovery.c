@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/array.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -66,14 +67,8 @@ typedef struct vec {
 
 static int vec_push(vec *v, const entry *e)
 {
-	if (v->n == v->cap) {
-		size_t nc = v->cap ? v->cap * 2 : 64;
-		entry *ne = realloc(v->e, nc * sizeof(*ne));
-		if (!ne)
-			return dhg_error_set(DHG_ENOMEM, "kube discovery: out of memory");
-		v->e = ne;
-		v->cap = nc;
-	}
+	if (dhg_array_reserve((void **)&v->e, &v->cap, v->n + 1, sizeof(*v->e)) < 0)
+		return dhg_error_set(DHG_ENOMEM, "kube discovery: out of memory");
 	v->e[v->n++] = *e;
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "kube/object.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -265,14 +266,8 @@ static int set_add(smap *idx, const char *name, centry *e)
 			return DHG_ENOMEM;
 		}
 	}
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 4;
-		centry **nv = realloc(s->v, nc * sizeof(*nv));
-		if (!nv)
-			return DHG_ENOMEM;
-		s->v = nv;
-		s->cap = nc;
-	}
+	if (dhg_array_reserve((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
+		return DHG_ENOMEM;
 	s->v[s->n++] = e;
 	return 0;
 }
@@ -465,15 +460,9 @@ typedef struct list_ctx {
 
 static int push_pending(list_ctx *lc, int type, const char *key, char *old, size_t old_len)
 {
-	if (lc->nev == lc->cap) {
-		size_t nc = lc->cap ? lc->cap * 2 : 256;
-		pending *ne = realloc(lc->ev, nc * sizeof(*ne));
-		if (!ne) {
-			free(old);
-			return dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
-		}
-		lc->ev = ne;
-		lc->cap = nc;
+	if (dhg_array_reserve((void **)&lc->ev, &lc->cap, lc->nev + 1, sizeof(*lc->ev)) < 0) {
+		free(old);
+		return dhg_error_set(DHG_ENOMEM, "kube informer: out of memory");
 	}
 	char *k = key ? dhg_strdup(key) : NULL;
 	if (key && !k) {

@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "output/git/gitout.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/hash.h"
@@ -37,16 +38,8 @@ __attribute__((unused)) static int add_dir(engine_chart *c, size_t *cap, const c
 		} else if (S_ISDIR(st.st_mode)) {
 			error = add_dir(c, cap, root, r);
 		} else if (S_ISREG(st.st_mode)) {
-			if (c->nfiles == *cap) {
-				size_t nc = *cap ? *cap * 2 : 16;
-				engine_file *nf = realloc(c->files, nc * sizeof(*nf));
-				if (!nf) {
-					error = DHG_ENOMEM;
-					goto next;
-				}
-				c->files = nf;
-				*cap = nc;
-			}
+			if ((error = dhg_array_reserve((void **)&c->files, cap, c->nfiles + 1, sizeof(*c->files))) < 0)
+				goto next;
 			if ((error = dhg_file_read(&c->files[c->nfiles].data, &c->files[c->nfiles].len, full,
 						   (size_t)64 << 20)) == 0) {
 				c->files[c->nfiles].path = r;

@@ -10,6 +10,7 @@
 
 #include "engine/analyze/analyze.h"
 #include "util/buf.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/str.h"
 
@@ -50,14 +51,8 @@ static int is_true(const json_t *v)
 
 int engine_graph__edge_add(engine_graph *g, size_t from, size_t to, const char *type)
 {
-	if (g->nedges == g->capedges) {
-		size_t cap = g->capedges ? g->capedges * 2 : 64;
-		engine_graph__edge *e = realloc(g->edges, cap * sizeof(*e));
-		if (!e)
-			return dhg_error_set(DHG_ENOMEM, "analyze: out of memory adding an edge");
-		g->edges = e;
-		g->capedges = cap;
-	}
+	if (dhg_array_reserve((void **)&g->edges, &g->capedges, g->nedges + 1, sizeof(*g->edges)) < 0)
+		return dhg_error_set(DHG_ENOMEM, "analyze: out of memory adding an edge");
 	g->edges[g->nedges++] = (engine_graph__edge){ from, to, g->nodes[from].rank, g->nodes[to].rank, type };
 	return 0;
 }
@@ -71,14 +66,8 @@ int engine_graph__finding_addf(engine_graph *g, int severity, size_t node, const
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (g->nfindings == g->capfindings) {
-		size_t cap = g->capfindings ? g->capfindings * 2 : 64;
-		engine_graph__finding *f = realloc(g->findings, cap * sizeof(*f));
-		if (!f)
-			return dhg_error_set(DHG_ENOMEM, "analyze: out of memory adding a finding");
-		g->findings = f;
-		g->capfindings = cap;
-	}
+	if (dhg_array_reserve((void **)&g->findings, &g->capfindings, g->nfindings + 1, sizeof(*g->findings)) < 0)
+		return dhg_error_set(DHG_ENOMEM, "analyze: out of memory adding a finding");
 	char *m = dhg_strdup(msg);
 	if (!m)
 		return DHG_ENOMEM;

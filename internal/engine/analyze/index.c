@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/analyze/analyze.h"
+#include "util/array.h"
 #include "util/error.h"
 
 static uint64_t fnv1a(const char *key, size_t len)
@@ -64,14 +65,8 @@ int engine_graph__index_add(engine_graph__index *ix, const char *key, size_t key
 		s->keylen = keylen;
 		ix->used++;
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 2;
-		size_t *ids = realloc(s->ids, cap * sizeof(*ids));
-		if (!ids)
-			return dhg_error_set(DHG_ENOMEM, "analyze: out of memory");
-		s->ids = ids;
-		s->cap = cap;
-	}
+	if (dhg_array_reserve((void **)&s->ids, &s->cap, s->n + 1, sizeof(*s->ids)) < 0)
+		return dhg_error_set(DHG_ENOMEM, "analyze: out of memory");
 	s->ids[s->n++] = id;
 	return 0;
 }

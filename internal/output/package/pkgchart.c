@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "util/buf.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/str.h"
@@ -660,16 +661,8 @@ static int load_walk(loader *l, const char *rel, int depth)
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (nnames == capnames) {
-			size_t nc = capnames ? capnames * 2 : 32;
-			char **nn = realloc(names, nc * sizeof(*nn));
-			if (!nn) {
-				error = dhg_error_set(DHG_ENOMEM, "out of memory");
-				goto done;
-			}
-			names = nn;
-			capnames = nc;
-		}
+		if ((error = dhg_array_reserve((void **)&names, &capnames, nnames + 1, sizeof(*names))) < 0)
+			goto done;
 		if (!(names[nnames] = dhg_strdup(de->d_name))) {
 			error = DHG_ENOMEM;
 			goto done;
@@ -707,16 +700,9 @@ static int load_walk(loader *l, const char *rel, int depth)
 					free(data);
 					error = dhg_error_set(DHG_ETOOBIG, "%s: chart larger than %zu bytes", l->root,
 							      PKGCHART_MAX_TOTAL_BYTES);
-				} else if (l->nfiles == l->cap) {
-					size_t nc = l->cap ? l->cap * 2 : 64;
-					engine_file *nf = realloc(l->files, nc * sizeof(*nf));
-					if (!nf) {
-						free(data);
-						error = dhg_error_set(DHG_ENOMEM, "out of memory");
-					} else {
-						l->files = nf;
-						l->cap = nc;
-					}
+				} else if ((error = dhg_array_reserve((void **)&l->files, &l->cap, l->nfiles + 1,
+								      sizeof(*l->files))) < 0) {
+					free(data);
 				}
 				if (error == 0) {
 					l->files[l->nfiles].path = crel;
