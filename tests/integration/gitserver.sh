@@ -10,6 +10,11 @@
 #   gitsrv_repo_create NAME [--empty]  -> bare repo $GITSRV_ROOT/NAME.git served by both; unless
 #                          --empty it gets one commit on main (README.md) and HEAD -> main.
 #   URLs of a repo: "$GIT_HTTP_URL/NAME.git", "$GIT_SSH_URL/NAME.git".
+#   gitsrv_http_repo NAME -> repo NAME created; REPO (bare repo path), URL (its HTTP URL), $T/pw
+#                          (password file), AUTH (basic-auth flags of tests/tools/gitout_*)
+#   gitsrv_manifests_clone DIR -> repo "manifests" (made by gitsrv_repo_create) cloned over HTTP
+#                          into DIR, with apps/shop/web.yaml (shop_manifests) and
+#                          apps/other/cm.yaml added, not committed
 # Servers bind 127.0.0.1 on free ports; their PIDs go to PIDS (stopped by lib.sh's cleanup).
 
 GITSRV_ROOT=$T/gitsrv/repos
@@ -38,6 +43,24 @@ gitsrv_repo_create() {
 		git -C "$w" push -q "$dir" main
 		rm -rf "$w"
 	fi
+}
+
+# gitsrv_http_repo NAME: a repository for the git writer on the started HTTP server.
+gitsrv_http_repo() {
+	gitsrv_repo_create "$1"
+	REPO=$GITSRV_ROOT/$1.git
+	URL=$GIT_HTTP_URL/$1.git
+	printf '%s\n' "$GIT_HTTP_PASSWORD" >"$T/pw"
+	AUTH=(--username "$GIT_HTTP_USER" --password-file "$T/pw")
+}
+
+# gitsrv_manifests_clone DIR: a work tree of the "manifests" repository with the sample apps.
+gitsrv_manifests_clone() {
+	git clone -q "$GIT_HTTP_AUTH_URL/manifests.git" "$1"
+	mkdir -p "$1/apps/shop" "$1/apps/other"
+	shop_manifests "$1/apps/shop/web.yaml"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: other}\ndata: {a: b}\n' \
+		>"$1/apps/other/cm.yaml"
 }
 
 # gitsrv_http_start [--tls]: with --tls the same server also listens with TLS on a second port,

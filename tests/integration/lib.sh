@@ -40,3 +40,24 @@ wait_for() {
 	for _ in $(seq 1 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
 	return 1
 }
+
+# shop_manifests FILE: the sample app several tests feed to dhg (namespace shop: Deployment web,
+# 2 replicas of nginx:1.25, app=web; Service web on port 80).
+shop_manifests() {
+	cat >"$1" <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:1.25"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+Y
+}

@@ -7,11 +7,9 @@ W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
 S_BIN=$BUILD/gitout_source; S="${DHG_WRAP:-} $S_BIN"
 [ -x "$W_BIN" ] && [ -x "$S_BIN" ] || fail "missing $W_BIN / $S_BIN (make tools)"
 gitsrv_http_start --tls
-gitsrv_repo_create deploy
-REPO=$GITSRV_ROOT/deploy.git
+gitsrv_http_repo deploy
 URL=$GIT_HTTPS_URL/deploy.git
-printf '%s\n' "$GIT_HTTP_PASSWORD" >"$T/pw"
-AUTH=(--username "$GIT_HTTP_USER" --password-file "$T/pw" --work-dir "$T/work")
+AUTH+=(--work-dir "$T/work")
 mkdir -p "$T/c/templates" && printf 'apiVersion: v2\nname: shop\nversion: 0.1.0\n' >"$T/c/Chart.yaml"
 echo 'kind: Service' >"$T/c/templates/web-service.yaml"
 before=$(git -C "$REPO" rev-parse main)

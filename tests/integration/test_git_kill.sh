@@ -8,11 +8,8 @@ W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
 [ -x "$W_BIN" ] || fail "missing $W_BIN (make tools)"
 N=${GIT_KILL_ROUNDS:-50}
 gitsrv_http_start
-gitsrv_repo_create deploy
-REPO=$GITSRV_ROOT/deploy.git
-URL=$GIT_HTTP_URL/deploy.git
-printf '%s\n' "$GIT_HTTP_PASSWORD" >"$T/pw"
-AUTH=(--username "$GIT_HTTP_USER" --password-file "$T/pw" --work-dir "$T/work")
+gitsrv_http_repo deploy
+AUTH+=(--work-dir "$T/work")
 mkchart() {
 	rm -rf "$1"; mkdir -p "$1/templates"
 	printf 'apiVersion: v2\nname: shop\nversion: 0.1.%s\n' "$2" >"$1/Chart.yaml"

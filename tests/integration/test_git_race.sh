@@ -6,11 +6,7 @@
 W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
 [ -x "$W_BIN" ] || fail "missing $W_BIN (make tools)"
 gitsrv_http_start
-gitsrv_repo_create deploy
-REPO=$GITSRV_ROOT/deploy.git
-URL=$GIT_HTTP_URL/deploy.git
-printf '%s\n' "$GIT_HTTP_PASSWORD" >"$T/pw"
-AUTH=(--username "$GIT_HTTP_USER" --password-file "$T/pw")
+gitsrv_http_repo deploy
 mkchart() {
 	rm -rf "$1"; mkdir -p "$1/templates"
 	printf 'apiVersion: v2\nname: %s\nversion: %s\n' "$2" "$3" >"$1/Chart.yaml"

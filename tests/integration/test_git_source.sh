@@ -18,28 +18,7 @@ HURL=$GIT_HTTP_URL/manifests.git
 SURL=$GIT_SSH_URL/manifests.git
 val() { tr " " "\n" <<<"$2" | sed -n "s/^$1=//p"; }
 
-git clone -q "$GIT_HTTP_AUTH_URL/manifests.git" "$T/m"
-mkdir -p "$T/m/apps/shop" "$T/m/apps/other"
-cat >"$T/m/apps/shop/web.yaml" <<'Y'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: "nginx:1.25"}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec: {selector: {app: web}, ports: [{port: 80}]}
-Y
-echo "apiVersion: v1
-kind: ConfigMap
-metadata: {name: other, namespace: other}
-data: {a: b}" >"$T/m/apps/other/cm.yaml"
+gitsrv_manifests_clone "$T/m"
 git -C "$T/m" add -A && git -C "$T/m" commit -qm "shop v1" && git -C "$T/m" push -q origin main
 c1=$(git -C "$T/m" rev-parse HEAD)
 git -C "$T/m" tag -a v1 -m "release 1" && git -C "$T/m" push -q origin v1

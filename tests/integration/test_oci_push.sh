@@ -171,22 +171,7 @@ ok "chunked upload"
 grep -q '_state=' "$T/err6" && fail "upload state token in the log"
 # a chart made by `dhg generate` (when the generator is part of this build): pushed, pulled by
 # helm 4 and rendered; generating again from the same input gives the same OCI digest.
-cat >"$T/app.yaml" <<'EOF'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: "nginx:1.25"}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec: {selector: {app: web}, ports: [{port: 80}]}
-EOF
+shop_manifests "$T/app.yaml"
 if $DHG generate -f "$T/app.yaml" -o "$T/gen1" --chart-name shop >"$T/gen.log" 2>&1 &&
 	$DHG generate -f "$T/app.yaml" -o "$T/gen2" --chart-name shop >>"$T/gen.log" 2>&1; then
 	$DHG push "$T/gen1" "oci://$REG_HOST/generated" --plain-http >"$T/g1" || fail "push generated chart"

@@ -22,25 +22,7 @@ gitsrv_http_start
 gitsrv_repo_create manifests
 gitsrv_repo_create deploy
 SRC_URL=$GIT_HTTP_URL/manifests.git
-git clone -q "$GIT_HTTP_AUTH_URL/manifests.git" "$T/m"
-mkdir -p "$T/m/apps/shop" "$T/m/apps/other"
-cat >"$T/m/apps/shop/web.yaml" <<'Y'
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: "nginx:1.25"}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec: {selector: {app: web}, ports: [{port: 80}]}
-Y
-printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: other}\ndata: {a: b}\n' >"$T/m/apps/other/cm.yaml"
+gitsrv_manifests_clone "$T/m"
 src_commit() { # MESSAGE : commit + push the work tree, print the commit
 	git -C "$T/m" add -A && git -C "$T/m" commit -qm "$1" && git -C "$T/m" push -q origin main && git -C "$T/m" rev-parse HEAD
 }
