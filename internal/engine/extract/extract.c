@@ -906,9 +906,26 @@ static int path_list_add_take(path_list *l, char *p)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Directory entries are stored as <type byte><name>: 'd' a directory, 'r' a regular file,
+ * '?' anything else (symlink, unknown: stat() decides), from readdir()'s d_type, so that the
+ * common case needs no stat() per file. Sorted by name. */
+static int cmp_entry(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
+}
+
+static char *entry_new(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+	char *e = malloc(n + 2);
+
+	if (!e) {
+		dhg_error_set(DHG_ENOMEM, "out of memory");
+		return NULL;
+	}
+	e[0] = de->d_type == DT_DIR ? 'd' : de->d_type == DT_REG ? 'r' : '?';
+	memcpy(e + 1, de->d_name, n + 1);
+	return e;
 }
 
 static int walk_dir(path_list *files, const char *dir, int depth)
@@ -932,23 +949,28 @@ static int walk_dir(path_list *files, const char *dir, int depth)
 		}
 		if (de->d_name[0] == '.')
 			continue; /* ".", "..", hidden files and directories */
-		if ((error = path_list_add_take(&names, dhg_strdup(de->d_name))) < 0)
+		if ((error = path_list_add_take(&names, entry_new(de))) < 0)
 			break;
 	}
 	closedir(d);
 	if (error < 0)
 		goto done;
 	if (names.len)
-		qsort(names.items, names.len, sizeof(*names.items), cmp_str);
+		qsort(names.items, names.len, sizeof(*names.items), cmp_entry);
 	for (size_t i = 0; i < names.len; i++) {
 		struct stat st;
 		size_t dl = strlen(dir);
-		char *full = dhg_asprintf("%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", names.items[i]);
+		const char *name = names.items[i] + 1;
+		char *full = dhg_asprintf("%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name);
 		if (!full) {
 			error = DHG_ENOMEM;
 			goto done;
 		}
-		if (stat(full, &st) < 0) {
+		if (names.items[i][0] == 'd') {
+			st.st_mode = S_IFDIR;
+		} else if (names.items[i][0] == 'r') {
+			st.st_mode = S_IFREG;
+		} else if (stat(full, &st) < 0) {
 			if (lstat(full, &st) == 0 && S_ISLNK(st.st_mode)) { /* dangling symlink */
 				free(full);
 				continue;
@@ -963,7 +985,7 @@ static int walk_dir(path_list *files, const char *dir, int depth)
 			if (error < 0)
 				goto done;
 		} else if (S_ISREG(st.st_mode) &&
-			   (dhg_str_has_suffix(names.items[i], ".yaml") || dhg_str_has_suffix(names.items[i], ".yml"))) {
+			   (dhg_str_has_suffix(name, ".yaml") || dhg_str_has_suffix(name, ".yml"))) {
 			if ((error = path_list_add_take(files, full)) < 0)
 				goto done;
 		} else {
