@@ -335,6 +335,23 @@ static int ref(engine_graph *g, size_t from, const char *kind, const char *ns, c
 					  kind, ns, *ns ? "/" : "", name, via);
 }
 
+/* The ConfigMap `cm` and the Secret `sec` (either may be NULL) that one pod-spec entry points at
+ * (an envFrom item, an env valueFrom, a volume, a projected source), each honouring its
+ * `optional`; `sec_key` is the field naming the Secret ("name", or "secretName" in a volume). */
+static int cm_secret_refs(engine_graph *g, size_t id, const char *ns, const json_t *cm, const json_t *sec,
+			  const char *sec_key, const char *via)
+{
+	int error;
+
+	if (cm && (error = ref(g, id, "ConfigMap", ns, engine_graph__str(cm, "name"), "uses-configmap", via,
+			       is_true(json_object_get(cm, "optional")), ENGINE_SEV_MEDIUM)) < 0)
+		return error;
+	if (sec && (error = ref(g, id, "Secret", ns, engine_graph__str(sec, sec_key), "uses-secret", via,
+				is_true(json_object_get(sec, "optional")), ENGINE_SEV_MEDIUM)) < 0)
+		return error;
+	return 0;
+}
+
 static int container_refs(engine_graph *g, size_t id, const char *ns, const json_t *containers,
 			  const char *list)
 {
@@ -348,22 +365,14 @@ static int container_refs(engine_graph *g, size_t id, const char *ns, const json
 		json_array_foreach(json_object_get(c, "envFrom"), j, e) {
 			const json_t *cm = json_object_get(e, "configMapRef"), *sec = json_object_get(e, "secretRef");
 			snprintf(via, sizeof(via), "%s '%s' envFrom", list, cname);
-			if (cm && (error = ref(g, id, "ConfigMap", ns, engine_graph__str(cm, "name"), "uses-configmap",
-					       via, is_true(json_object_get(cm, "optional")), ENGINE_SEV_MEDIUM)) < 0)
-				return error;
-			if (sec && (error = ref(g, id, "Secret", ns, engine_graph__str(sec, "name"), "uses-secret", via,
-						is_true(json_object_get(sec, "optional")), ENGINE_SEV_MEDIUM)) < 0)
+			if ((error = cm_secret_refs(g, id, ns, cm, sec, "name", via)) < 0)
 				return error;
 		}
 		json_array_foreach(json_object_get(c, "env"), j, e) {
 			const json_t *cm = engine_graph__path(e, "valueFrom", "configMapKeyRef", NULL);
 			const json_t *sec = engine_graph__path(e, "valueFrom", "secretKeyRef", NULL);
 			snprintf(via, sizeof(via), "%s '%s' env %s", list, cname, str_or_empty(e, "name"));
-			if (cm && (error = ref(g, id, "ConfigMap", ns, engine_graph__str(cm, "name"), "uses-configmap",
-					       via, is_true(json_object_get(cm, "optional")), ENGINE_SEV_MEDIUM)) < 0)
-				return error;
-			if (sec && (error = ref(g, id, "Secret", ns, engine_graph__str(sec, "name"), "uses-secret", via,
-						is_true(json_object_get(sec, "optional")), ENGINE_SEV_MEDIUM)) < 0)
+			if ((error = cm_secret_refs(g, id, ns, cm, sec, "name", via)) < 0)
 				return error;
 		}
 	}
@@ -384,22 +393,14 @@ static int workload_refs(engine_graph *g, size_t id)
 		const json_t *pvc = json_object_get(v, "persistentVolumeClaim");
 		char via[512];
 		snprintf(via, sizeof(via), "volume '%s'", vname);
-		if (cm && (error = ref(g, id, "ConfigMap", ns, engine_graph__str(cm, "name"), "uses-configmap", via,
-				       is_true(json_object_get(cm, "optional")), ENGINE_SEV_MEDIUM)) < 0)
-			return error;
-		if (sec && (error = ref(g, id, "Secret", ns, engine_graph__str(sec, "secretName"), "uses-secret", via,
-					is_true(json_object_get(sec, "optional")), ENGINE_SEV_MEDIUM)) < 0)
+		if ((error = cm_secret_refs(g, id, ns, cm, sec, "secretName", via)) < 0)
 			return error;
 		if (pvc && (error = ref(g, id, "PersistentVolumeClaim", ns, engine_graph__str(pvc, "claimName"),
 					"uses-pvc", via, 0, ENGINE_SEV_MEDIUM)) < 0)
 			return error;
 		json_array_foreach(engine_graph__path(v, "projected", "sources", NULL), j, s) {
 			const json_t *pcm = json_object_get(s, "configMap"), *psec = json_object_get(s, "secret");
-			if (pcm && (error = ref(g, id, "ConfigMap", ns, engine_graph__str(pcm, "name"), "uses-configmap",
-						via, is_true(json_object_get(pcm, "optional")), ENGINE_SEV_MEDIUM)) < 0)
-				return error;
-			if (psec && (error = ref(g, id, "Secret", ns, engine_graph__str(psec, "name"), "uses-secret", via,
-						 is_true(json_object_get(psec, "optional")), ENGINE_SEV_MEDIUM)) < 0)
+			if ((error = cm_secret_refs(g, id, ns, pcm, psec, "name", via)) < 0)
 				return error;
 		}
 	}
