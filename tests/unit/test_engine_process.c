@@ -224,6 +224,24 @@ START_TEST(test_engine_process__null_and_empty_kept)
 }
 END_TEST
 
+
+START_TEST(test_engine_process__secret_not_mapping_refused)
+{
+	/* mask mode cannot mask a data string key by key: an error, never a leak */
+	engine_objects objs = ENGINE_OBJECTS_INIT;
+	engine_options opts = ENGINE_OPTIONS_INIT;
+	engine_chart *c = NULL;
+	ck_assert_int_eq(engine_objects_add_take(&objs, json_pack("{s:s,s:s,s:{s:s},s:s}", "apiVersion", "v1", "kind", "Secret",
+								    "metadata", "name", "s", "data", "c2VjcmV0LXZhbHVl"), "t", 0, 1), 0);
+	opts.chart_name = "c";
+	ck_assert_int_eq(engine_chart_generate(&c, &objs, &opts), DHG_EINVALID);
+	ck_assert(c == NULL);
+	ck_assert(strstr(dhg_error_last()->message, "must be a mapping"));
+	ck_assert(!strstr(dhg_error_last()->message, "c2VjcmV0"));
+	engine_objects_dispose(&objs);
+}
+END_TEST
+
 Suite *engine_process_suite(void)
 {
 	Suite *s = suite_create("engine_process");
@@ -235,6 +253,7 @@ Suite *engine_process_suite(void)
 	tcase_add_test(tc, test_engine_process__literal_when_not_exact);
 	tcase_add_test(tc, test_engine_process__release_namespace_option);
 	tcase_add_test(tc, test_engine_process__null_and_empty_kept);
+	tcase_add_test(tc, test_engine_process__secret_not_mapping_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

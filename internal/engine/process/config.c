@@ -290,6 +290,14 @@ done:
 int engine_process__secret(engine_process__ctx *ctx, engine_process__item *it)
 {
 	int err;
+	const char *sections[] = {"data", "stringData"};
+
+	/* a value that is not a mapping can't be masked key by key: refuse rather than leak it */
+	for (int i = 0; i < 2 && ctx->opts->secrets != ENGINE_SECRETS_INCLUDE; i++) {
+		json_t *v = json_object_get(it->obj, sections[i]);
+		if (v && !json_is_object(v) && !json_is_null(v))
+			return dhg_error_set(DHG_EINVALID, "field %s of a Secret must be a mapping", sections[i]);
+	}
 	if (ctx->opts->secrets == ENGINE_SECRETS_EXTERNAL)
 		return external_secret(ctx, it);
 	if ((err = secret_section(ctx, it, "data")) < 0)
