@@ -10,6 +10,8 @@
 #   gitsrv_repo_create NAME [--empty]  -> bare repo $GITSRV_ROOT/NAME.git served by both; unless
 #                          --empty it gets one commit on main (README.md) and HEAD -> main.
 #   URLs of a repo: "$GIT_HTTP_URL/NAME.git", "$GIT_SSH_URL/NAME.git".
+#   gitsrv_tools        -> W / S: commands running the git writer / source test tools
+#                          (tests/tools/gitout_{write,source}, under $DHG_WRAP); fails when not built
 #   gitsrv_http_repo NAME -> repo NAME created; REPO (bare repo path), URL (its HTTP URL), $T/pw
 #                          (password file), AUTH (basic-auth flags of tests/tools/gitout_*)
 #   gitsrv_manifests_clone DIR -> repo "manifests" (made by gitsrv_repo_create) cloned over HTTP
@@ -43,6 +45,13 @@ gitsrv_repo_create() {
 		git -C "$w" push -q "$dir" main
 		rm -rf "$w"
 	fi
+}
+
+gitsrv_tools() {
+	[ -x "$BUILD/gitout_write" ] && [ -x "$BUILD/gitout_source" ] ||
+		fail "missing $BUILD/gitout_write / $BUILD/gitout_source (make tools)"
+	W="${DHG_WRAP:-} $BUILD/gitout_write"
+	S="${DHG_WRAP:-} $BUILD/gitout_source"
 }
 
 # gitsrv_http_repo NAME: a repository for the git writer on the started HTTP server.

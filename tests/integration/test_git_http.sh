@@ -2,8 +2,7 @@
 # Git writer against a real smart-HTTP server (nginx + fcgiwrap + git http-backend, basic auth).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gitserver.sh"
-W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
-[ -x "$W_BIN" ] || fail "missing $W_BIN (make tools)"
+gitsrv_tools
 gitsrv_http_start
 gitsrv_http_repo deploy
 AUTH+=(--work-dir "$T/work")

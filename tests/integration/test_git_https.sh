@@ -3,9 +3,7 @@
 # made by openssl): trusted with the right ca.crt, refused without it or with another CA.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gitserver.sh"
-W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
-S_BIN=$BUILD/gitout_source; S="${DHG_WRAP:-} $S_BIN"
-[ -x "$W_BIN" ] && [ -x "$S_BIN" ] || fail "missing $W_BIN / $S_BIN (make tools)"
+gitsrv_tools
 gitsrv_http_start --tls
 gitsrv_http_repo deploy
 URL=$GIT_HTTPS_URL/deploy.git

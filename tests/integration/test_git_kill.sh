@@ -4,8 +4,7 @@
 # write from whatever the killed run left in the local clone.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gitserver.sh"
-W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
-[ -x "$W_BIN" ] || fail "missing $W_BIN (make tools)"
+gitsrv_tools
 N=${GIT_KILL_ROUNDS:-50}
 gitsrv_http_start
 gitsrv_http_repo deploy

@@ -3,8 +3,7 @@
 # commits survive. Then several writers (separate clones, and a shared clone) push at once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gitserver.sh"
-W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
-[ -x "$W_BIN" ] || fail "missing $W_BIN (make tools)"
+gitsrv_tools
 gitsrv_http_start
 gitsrv_http_repo deploy
 mkchart() {

@@ -5,9 +5,7 @@
 # back with the git writer (source -> chart -> git output).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gitserver.sh"
-S_BIN=$BUILD/gitout_source; S="${DHG_WRAP:-} $S_BIN"
-W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
-[ -x "$S_BIN" ] && [ -x "$W_BIN" ] || fail "missing $S_BIN / $W_BIN (make tools)"
+gitsrv_tools
 gitsrv_http_start
 gitsrv_ssh_start
 gitsrv_repo_create manifests

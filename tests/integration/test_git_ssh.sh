@@ -2,8 +2,7 @@
 # Git writer over SSH against a real sshd (key auth from memory, known_hosts checked).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gitserver.sh"
-W_BIN=$BUILD/gitout_write; W="${DHG_WRAP:-} $W_BIN"
-[ -x "$W_BIN" ] || fail "missing $W_BIN (make tools)"
+gitsrv_tools
 gitsrv_ssh_start
 gitsrv_repo_create deploy
 REPO=$GITSRV_ROOT/deploy.git
