@@ -927,6 +927,30 @@ class Api:
             obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
 
+    def ns_system_objects(self, ns, record):
+        """--system-objects: what the namespace and service-account controllers add to every
+        namespace of a real cluster: ServiceAccount "default" and ConfigMap "kube-root-ca.crt"."""
+        objs = [(self.s.res[("", "serviceaccounts")],
+                 {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}),
+                (self.s.res[("", "configmaps")],
+                 {"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": "kube-root-ca.crt", "namespace": ns, "annotations": {
+                      "kubernetes.io/description": "Contains a CA bundle that can be used to verify the "
+                                                   "kube-apiserver when using internal endpoints such as the "
+                                                   "internal service IP or kubernetes.default.svc. No other "
+                                                   "usage is guaranteed across distributions of Kubernetes clusters."}},
+                  "data": {"ca.crt": EMULATOR_CA}})]
+        for r, o in objs:
+            if (ns, o["metadata"]["name"]) in self.s.objs[r.key]:
+                continue
+            md = o["metadata"]
+            md["uid"] = str(uuid.uuid4())
+            md["creationTimestamp"] = now_ts()
+            if record:
+                self._store(r, o, None, "ADDED")
+            else:
+                self.s.put_raw(r, o)
+
     def _reset_status(self, r, obj):
         if r.crd:
             obj.pop("status", None)
@@ -1141,6 +1165,8 @@ class Api:
             if manager:
                 self.s.applied[(r.key, md.get("namespace", ""), name, manager)] = applied
             obj = self._store(r, obj, None, "ADDED")
+            if r.key == ("", "namespaces") and self.args.system_objects:
+                self.ns_system_objects(name, record=True)
             if is_crd:
                 self._crd_register(obj)
             return obj
@@ -1513,6 +1539,11 @@ class Api:
         cur[parts[-1]] = replicas
         res = self._finish_write(r, version, old, new, None, params)
         return self._scale_obj(r, res)
+
+
+EMULATOR_CA = ("-----BEGIN CERTIFICATE-----\n"
+               "MIIBdzCCAR2gAwIBAgIUZW11bGF0b3ItY2EtcGxhY2Vob2xkZXIwCgYIKoZIzj0EAwIw\n"
+               "-----END CERTIFICATE-----\n")   # placeholder: the emulator serves no in-cluster endpoint
 
 
 def too_large(rv, cur):
@@ -2445,6 +2476,8 @@ def load_objects(api, path):
                         "apiVersion": "v1", "kind": "Namespace",
                         "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
                         "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+                    if api.args.system_objects:
+                        api.ns_system_objects(ns, record=False)
             else:
                 md.pop("namespace", None)
             api._defaults(r, obj)
@@ -2458,6 +2491,8 @@ def load_objects(api, path):
                 api._crd_status(obj)
             st.put_raw(r, obj)
             api._index(r, obj, True)
+            if r.key == ("", "namespaces") and api.args.system_objects:
+                api.ns_system_objects(md["name"], record=False)
             if r.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
                 api._crd_register(obj)
                 for vv in st.res[(obj["spec"]["group"], obj["spec"]["names"]["plural"])].versions:
@@ -2480,6 +2515,8 @@ def main(argv=None):
     ap.add_argument("--kubeconfig-out", help="write a kubeconfig for this server here")
     ap.add_argument("--load", help="preload objects from a JSON-lines file")
     ap.add_argument("--bookmark-interval", type=float, default=1.0, help="seconds between watch bookmarks")
+    ap.add_argument("--system-objects", action="store_true",
+                    help='every namespace gets ServiceAccount "default" and ConfigMap "kube-root-ca.crt", as on a real cluster')
     ap.add_argument("--controllers", action="store_true",
                     help="minimal controllers: workloads report all replicas ready, pods run, jobs complete")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
@@ -2488,6 +2525,11 @@ def main(argv=None):
         ap.error("--tls-cert and --tls-key go together")
     store = Store(args.history)
     api = Api(store, args)
+    if args.system_objects:
+        with store.cond:
+            for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
+                api.ns_system_objects(ns, record=False)
+            store.compacted = store.rv
     if args.load:
         n = load_objects(api, args.load)
         if args.verbose:

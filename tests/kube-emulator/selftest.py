@@ -501,8 +501,13 @@ def t_watch(e):
 
 
 def t_history(tmp):
-    e = Emu(tmp, "--history", "5")
+    e = Emu(tmp, "--history", "5", "--system-objects")
     try:
+        st1, _, _ = e.req("GET", "/api/v1/namespaces/default/serviceaccounts/default")
+        e.req("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "sys"}})
+        st2, js, _ = e.req("GET", "/api/v1/namespaces/sys/configmaps/kube-root-ca.crt")
+        check("--system-objects: default ServiceAccount and kube-root-ca.crt in every namespace",
+              st1 == 200 and st2 == 200 and "ca.crt" in js["data"], (st1, st2))
         _, lst, _ = e.req("GET", CMS)
         rv = lst["metadata"]["resourceVersion"]
         for i in range(3):
