@@ -116,15 +116,13 @@ int rt_manager_run(rt_manager *m)
 	size_t started = 0;
 	long long deadline;
 
-	if (m->opts.leader) {
-		if ((error = rt_leader_start(m->opts.leader)) < 0)
-			return error;
-		DHG_LOG_INFO("waiting for leadership", "identity", rt_leader_identity(m->opts.leader));
-		while (!atomic_load(&m->stop) && !rt_leader_wait(m->opts.leader, 200))
-			;
-		if (atomic_load(&m->stop))
-			goto stop;
-	}
+	/* Caches start on every replica, leader or not (controller-runtime: the cache is not a
+	 * leader-election runnable): a standby is ready as soon as its caches synced, so a rolling
+	 * update is never blocked by the old pod holding the Lease, and a hand-over starts from
+	 * warm caches and a queue that already holds every key. Only the workers (the writers)
+	 * wait for leadership. */
+	if (m->opts.leader && (error = rt_leader_start(m->opts.leader)) < 0)
+		return error;
 	for (; started < m->nsources; started++) {
 		rt_source *s = &m->sources[started];
 		if ((error = s->start(s->payload)) < 0) {
@@ -150,10 +148,17 @@ int rt_manager_run(rt_manager *m)
 		sleep_ms(20);
 	}
 	atomic_store(&m->synced, 1);
+	if (m->opts.leader) {
+		DHG_LOG_INFO("caches synced; waiting for leadership", "identity", rt_leader_identity(m->opts.leader));
+		while (!atomic_load(&m->stop) && !rt_leader_wait(m->opts.leader, 200))
+			;
+		if (atomic_load(&m->stop))
+			goto stop;
+	}
 	{
 		char nw[16];
 		snprintf(nw, sizeof(nw), "%d", m->opts.workers);
-		DHG_LOG_INFO("caches synced; starting workers", "workers", nw);
+		DHG_LOG_INFO("starting workers", "workers", nw);
 	}
 	for (; nthreads < m->opts.workers; nthreads++) {
 		if (pthread_create(&threads[nthreads], NULL, worker, m) != 0) {

@@ -8,8 +8,10 @@
 
 /*
  * The manager runs one controller (controller-runtime's Manager + Controller, reduced):
- * waits for leadership (when an elector is given), starts the sources (informers), waits for
- * their caches to sync, then runs N workers that take keys from the workqueue and call the
+ * starts the elector (when given) and the sources (informers) on every replica, waits for
+ * their caches to sync (from then on rt_manager_synced() is true: a standby replica is
+ * ready), waits for leadership (when an elector is given; event handlers keep filling the
+ * queue meanwhile), then runs N workers that take keys from the workqueue and call the
  * reconcile function — a key is never reconciled by two workers at once. On a negative return
  * other than DHG_ETERMINAL the key is re-queued with backoff; otherwise its backoff is
  * forgotten and result.requeue_after_ms (if any) schedules the next run.
@@ -59,7 +61,7 @@ rt_workqueue *rt_manager_queue(rt_manager *m);
 int rt_manager_run(rt_manager *m);
 /* Requests a stop. Async-signal-safe; thread-safe. */
 void rt_manager_stop(rt_manager *m);
-/* true once every source synced (readiness). Thread-safe. */
+/* true once every source synced (readiness; independent of leadership). Thread-safe. */
 bool rt_manager_synced(rt_manager *m);
 /* true while the manager may write (leader or no election). Thread-safe. */
 bool rt_manager_is_leader(rt_manager *m);

@@ -12,17 +12,24 @@ op_hc shop shop shop 200ms
 LE=(--leader-elect --leader-election-namespace dhg-system)
 op_start a "${LE[@]}"; A=$OP_PID
 wait_for grep -q '"became leader"' "$T/a.log" || fail "a never became leader"
-op_start b "${LE[@]}"; B=$OP_PID
+A_PROBE=$OP_PROBE
+op_start b "${LE[@]}"; B=$OP_PID; B_PROBE=$OP_PROBE
 K wait --for=condition=Ready hc/shop -n shop --timeout=30s >/dev/null || fail "not Ready"
+# readiness does not depend on leadership: the standby is ready while a holds the Lease
+readyz() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz"; }
+wait_for test "$(readyz "$B_PROBE")" = 200 || fail "standby b: /readyz $(readyz "$B_PROBE"), want 200 (rollouts would hang)"
+[ "$(readyz "$A_PROBE")" = 200 ] || fail "leader a: /readyz $(readyz "$A_PROBE")"
 sleep 1
 grep -q '"became leader"' "$T/b.log" && fail "b became leader while a holds the lease"
-grep -q '"waiting for leadership"' "$T/b.log" || fail "b is not waiting for leadership"
+grep -q '"caches synced; waiting for leadership"' "$T/b.log" || fail "b is not waiting for leadership with synced caches"
+grep -q '"reconciled"' "$T/b.log" && fail "standby b reconciled: $(grep '"reconciled"' "$T/b.log" | head -n 1)"
+ok "standby b is ready (/readyz 200) while a holds the Lease, and reconciles nothing"
 [ "$(K get lease dhg-operator.dhg.deckhouse.io -n dhg-system -o jsonpath='{.spec.holderIdentity}')" != "" ] || fail "lease has no holder"
 K set image deployment/shop-web -n shop web=nginx:1.1 >/dev/null
 wait_for grep -q '1.1' "$OUT/shop/shop/values.yaml" || fail "change not written"
 sleep 1
 [ "$(op_versions shop shop)" = 2 ] || fail "expected 2 versions, got $(op_versions shop shop)"
-[ "$(grep -c '"result":"written"' "$T/b.log" || true)" = 0 ] || fail "b wrote"
+[ "$(grep -c '"reconciled"' "$T/b.log" || true)" = 0 ] || fail "standby b reconciled or wrote"
 ok "one leader writes; the other waits"
 
 # SIGTERM: a releases the lease, b takes over at once, writes nothing new
