@@ -110,6 +110,10 @@ for n in sizes:
     lines.append("| all phases | %s | 100%% | %.2f× | %.1f | |" % (format(ptotal, ","), ptotal / f_ir,
                                                                  sum(c for c, _ in native.values())))
     lines.append("")
+    if keep:
+        lines.append("Hotspots: `callgrind_annotate --inclusive=yes %s/cg-phases-%d.out.N` (N = 1 extract, 2 normalize, "
+                     "3 generate, 4 write, 5 dispose); whole process: `%s/cg-dhg-%d.out`." % (keep, n, keep, n))
+        lines.append("")
     print("measured %d resources" % n, file=sys.stderr)
 out = "\n".join(lines)
 print(out)
