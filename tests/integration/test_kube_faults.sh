@@ -7,9 +7,7 @@
 #     delivered as add/update/delete (no event for unchanged objects).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emulator.sh"
-TOOL=$BUILD/kube_tool
-[ -x "$TOOL" ] || fail "$TOOL not built (make tools)"
-TOOL="${DHG_WRAP:-} $TOOL"
+. "$(dirname "$0")/kubetool.sh"
 
 emu_start --bookmark-interval 0.5
 KC=$EMU_KUBECONFIG
@@ -176,51 +174,41 @@ wait_lines() {
 # ---- A. watch drops while objects change -------------------------------------------------
 ns_create faults
 kt seed faults 5 >"$T/seed.log"
-rm -f "$T/stopA"
-$TOOL --kubeconfig "$KC" informer v1/configmaps faults --events "$T/eventsA" --cache "$T/cacheA" \
-	--stop-file "$T/stopA" --synced-file "$T/syncedA" --watch-timeout 30 >"$T/statsA" 2>"$T/errA" &
-INF=$!
-PIDS+=("$INF")
-wait_for test -s "$T/syncedA" || fail "informer A did not sync: $(cat "$T/errA")"
+kubetool_informer_start A "$KC" v1/configmaps faults --watch-timeout 30
 drops=$(kt churn faults 80 12 1.0 "$T/churn.log")
 [ "$drops" -ge 3 ] || fail "only $drops watch drops happened"
 want=$(( $(wc -l <"$T/seed.log") + $(wc -l <"$T/churn.log") ))
-wait_lines "$T/eventsA" "$want" || true
+wait_lines "$T/A.events" "$want" || true
 sleep 0.5 # anything extra (a duplicate) would arrive now
-touch "$T/stopA"
-wait "$INF" || fail "informer A exited with $?: $(cat "$T/errA")"
-kt check-exact faults "$T/seed.log" "$T/churn.log" "$T/eventsA" "$T/cacheA" || fail "exactly-once check failed"
-watches=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["watches"])' "$T/statsA")
+touch "$T/A.stop"
+wait "$INF" || fail "informer A exited with $?: $(cat "$T/A.err")"
+kt check-exact faults "$T/seed.log" "$T/churn.log" "$T/A.events" "$T/A.cache" || fail "exactly-once check failed"
+watches=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["watches"])' "$T/A.stats")
 [ "$watches" -gt "$drops" ] || fail "informer made $watches watch requests for $drops drops"
 # a dropped stream (even a TCP abort mid-line) is a normal end: resumed, not an error or a relist
 $PY -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["errors"] == 0 and s["lists"] == 1 else 1)' \
-	"$T/statsA" || fail "watch drops caused errors or relists: $(cat "$T/statsA")"
+	"$T/A.stats" || fail "watch drops caused errors or relists: $(cat "$T/A.stats")"
 ok "A: $want changes delivered exactly once in order across $drops watch drops ($watches watches); cache == server"
 
 # ---- B. compaction while the watch is down -> 410 -> relist with a diff -------------------
 ns_create compact
 kt seed compact 6 >/dev/null
-rm -f "$T/stopB"
-$TOOL --kubeconfig "$KC" informer v1/configmaps compact --events "$T/eventsB" --cache "$T/cacheB" \
-	--stop-file "$T/stopB" --synced-file "$T/syncedB" --watch-timeout 30 >"$T/statsB" 2>"$T/errB" &
-INF=$!
-PIDS+=("$INF")
-wait_for test -s "$T/syncedB" || fail "informer B did not sync: $(cat "$T/errB")"
-wait_lines "$T/eventsB" 6 || fail "initial adds missing"
+kubetool_informer_start B "$KC" v1/configmaps compact --watch-timeout 30
+wait_lines "$T/B.events" 6 || fail "initial adds missing"
 # keep the watch down (its reconnects fail with 500) until the gap and the compaction are done,
 # then let it reconnect: from its old resourceVersion it must get 410 and relist
 emu_ctl fail '{"count":1000,"code":500,"pathPrefix":"/api/v1/namespaces/compact/configmaps","verb":"watch"}' >/dev/null
 emu_ctl drop-watches >/dev/null
 kt gap compact "$T/snap.json" >/dev/null
 emu_ctl reset >/dev/null
-wait_lines "$T/eventsB" 11 || true # 6 adds + cm0, cm1 modified, cm2 deleted, new1, new2 added
+wait_lines "$T/B.events" 11 || true # 6 adds + cm0, cm1 modified, cm2 deleted, new1, new2 added
 sleep 0.5
-touch "$T/stopB"
-wait "$INF" || fail "informer B exited with $?: $(cat "$T/errB")"
-kt check-gap compact "$T/snap.json" "$T/eventsB" "$T/cacheB" 6 || fail "relist diff check failed ($(cat "$T/statsB"))"
-$PY - "$T/statsB" <<'PY' || fail "no 410 relist happened: $(cat "$T/statsB")"
+touch "$T/B.stop"
+wait "$INF" || fail "informer B exited with $?: $(cat "$T/B.err")"
+kt check-gap compact "$T/snap.json" "$T/B.events" "$T/B.cache" 6 || fail "relist diff check failed ($(cat "$T/B.stats"))"
+$PY - "$T/B.stats" <<'PY' || fail "no 410 relist happened: $(cat "$T/B.stats")"
 import json, sys
 s = json.load(open(sys.argv[1]))
 sys.exit(0 if s["relistsGone"] >= 1 and s["lists"] >= 2 else 1)
 PY
-ok "B: compaction -> 410 -> relist delivered exactly the difference; cache == server ($(cat "$T/statsB"))"
+ok "B: compaction -> 410 -> relist delivered exactly the difference; cache == server ($(cat "$T/B.stats"))"

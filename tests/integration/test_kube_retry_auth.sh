@@ -5,9 +5,7 @@
 # requests without a restart; an exec credential plugin is used.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emulator.sh"
-TOOL=$BUILD/kube_tool
-[ -x "$TOOL" ] || fail "$TOOL not built (make tools)"
-TOOL="${DHG_WRAP:-} $TOOL"
+. "$(dirname "$0")/kubetool.sh"
 now_ms() { date +%s%3N; }
 
 # ---- retries -----------------------------------------------------------------------------
@@ -44,15 +42,10 @@ ok "endless 503 -> gives up after 2 retries: $(head -n 1 "$T/err")"
 
 # a watch whose connection is refused at first is retried (informer syncs once it answers)
 emu_ctl fail '{"count":2,"code":503,"verb":"list","pathPrefix":"/api/v1/namespaces/default/configmaps"}' >/dev/null
-rm -f "$T/stop0"
-$TOOL --kubeconfig "$KC" informer v1/configmaps default --events "$T/ev0" --cache "$T/c0" --stop-file "$T/stop0" \
-	--synced-file "$T/s0" >"$T/st0" 2>"$T/e0" &
-INF=$!
-PIDS+=("$INF")
-wait_for test -s "$T/s0" || fail "informer did not sync after list 503s: $(cat "$T/e0")"
-touch "$T/stop0"
+kubetool_informer_start i0 "$KC" v1/configmaps default # fails unless it syncs after the list 503s
+touch "$T/i0.stop"
 wait "$INF" || fail "informer exit $?"
-grep -q '"default/r1"' "$T/c0" || fail "cache lacks r1: $(cat "$T/c0")"
+grep -q '"default/r1"' "$T/i0.cache" || fail "cache lacks r1: $(cat "$T/i0.cache")"
 ok "informer list retried through 503s"
 
 # 403 is surfaced with its reason
@@ -91,19 +84,14 @@ clusters: [{name: e, cluster: {server: "$EMU_URL"}}]
 contexts: [{name: e, context: {cluster: e, user: u, namespace: default}}]
 users: [{name: u, user: {tokenFile: client-token}}]
 KC
-rm -f "$T/stop1"
-$TOOL --kubeconfig "$T/kc-file" informer v1/configmaps default --events "$T/ev1" --cache "$T/c1" \
-	--stop-file "$T/stop1" --synced-file "$T/s1" >"$T/st1" 2>"$T/e1" &
-INF=$!
-PIDS+=("$INF")
-wait_for test -s "$T/s1" || fail "informer with tokenFile did not sync: $(cat "$T/e1")"
+kubetool_informer_start i1 "$T/kc-file" v1/configmaps default # with tokenFile
 echo tok-2 >"$T/server-tokens"   # the server now only accepts tok-2
 echo tok-2 >"$T/client-token"    # ... and the mounted token file was rotated
 emu_ctl drop-watches >/dev/null   # the informer must reconnect with the new token
 curl -sS -H "Authorization: Bearer tok-2" -H 'Content-Type: application/json' -X POST \
 	-d '{"metadata":{"name":"after-rotation"}}' "$EMU_URL/api/v1/namespaces/default/configmaps" >/dev/null
-wait_for grep -q after-rotation "$T/ev1" || fail "informer missed the change after token rotation: $(cat "$T/e1")"
-touch "$T/stop1"
+wait_for grep -q after-rotation "$T/i1.events" || fail "informer missed the change after token rotation: $(cat "$T/i1.err")"
+touch "$T/i1.stop"
 wait "$INF" || fail "informer exit $?"
 $TOOL --kubeconfig "$T/kc-file" get v1/configmaps default after-rotation >/dev/null 2>"$T/err" || fail "get with rotated token: $(cat "$T/err")"
 ok "rotated token file picked up by a running informer and by new requests"

@@ -5,9 +5,7 @@
 # insecure-skip-tls-verify works when asked for. TLS verification is on by default.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emulator.sh"
-TOOL=$BUILD/kube_tool
-[ -x "$TOOL" ] || fail "$TOOL not built (make tools)"
-TOOL="${DHG_WRAP:-} $TOOL"
+. "$(dirname "$0")/kubetool.sh"
 command -v openssl >/dev/null || skip "openssl not installed"
 
 mkca() { # dir

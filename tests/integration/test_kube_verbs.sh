@@ -5,9 +5,7 @@
 # a CRD installed while a process runs is found by discovery without a restart.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emulator.sh"
-TOOL=$BUILD/kube_tool
-[ -x "$TOOL" ] || fail "$TOOL not built (make tools)"
-TOOL="${DHG_WRAP:-} $TOOL"
+. "$(dirname "$0")/kubetool.sh"
 emu_start
 K() { $TOOL --kubeconfig "$EMU_KUBECONFIG" "$@"; }
 jq_() { $PY -c 'import json,sys; d=json.loads(sys.stdin.read()); print(eval(sys.argv[1], {"d": d}))' "$1"; }
