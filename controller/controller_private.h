@@ -42,7 +42,8 @@ struct controller_helmchart {
 	size_t nhc;
 	controller__objinf objs[HC_MAX_INFORMERS];
 	size_t nobjs;
-	bool kind_served[HC_MAX_KINDS];
+	bool kind_served[HC_MAX_KINDS];    /* an informer runs for it (in at least one namespace) */
+	bool kind_forbidden[HC_MAX_KINDS]; /* RBAC forbids listing it (in at least one namespace) */
 	pthread_mutex_t written_mu;
 	rt__strmap written; /* key -> controller__written */
 	/* metrics (may be NULL) */

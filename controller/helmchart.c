@@ -173,27 +173,31 @@ static int add_informer(controller_helmchart *c, kube_informer **out, const kube
 	return rt_manager_add_source(c->mgr, &src);
 }
 
-/* Does the API server serve this resource? (a 1-item list) */
-static bool served(controller_helmchart *c, const hc_kind *k)
+enum { PROBE_SERVED, PROBE_NOT_SERVED, PROBE_FORBIDDEN };
+
+/* Can this replica list the resource (in ns, or all namespaces when ns is NULL)? A 1-item
+ * list: 404 -> the API server does not serve it; 403 -> RBAC does not let us list it (e.g. the
+ * chart's rbac.readSecrets=false). Both are skipped instead of an informer that never syncs. */
+static int probe(controller_helmchart *c, const hc_kind *k, const char *ns)
 {
 	kube_gvr g = { k->group, k->version, k->resource };
-	char *path = kube_client_path(&g, NULL, NULL, NULL), *full;
+	char *path = kube_client_path(&g, ns, NULL, NULL), *full;
 	json_t *out = NULL;
 	int error;
 	if (!path)
-		return true;
+		return PROBE_SERVED;
 	full = dhg_asprintf("%s?limit=1", path);
 	free(path);
 	if (!full)
-		return true;
+		return PROBE_SERVED;
 	error = kube_client_request(&out, c->client, "GET", full, NULL, NULL);
 	free(full);
 	json_decref(out);
-	if (error == DHG_ENOTFOUND) {
+	if (error == DHG_ENOTFOUND || error == DHG_EFORBIDDEN) {
 		dhg_error_clear();
-		return false;
+		return error == DHG_ENOTFOUND ? PROBE_NOT_SERVED : PROBE_FORBIDDEN;
 	}
-	return true; /* served (or unknown: let the informer retry) */
+	return PROBE_SERVED; /* served (or unknown: let the informer retry) */
 }
 
 /* ---- metrics ---- */
@@ -321,17 +325,25 @@ int controller_helmchart_new(controller_helmchart **out, const controller_option
 		const hc_kind *kd = &hc_kinds[k];
 		kube_gvr g = { kd->group, kd->version, kd->resource };
 		size_t nns = c->opts.nwatch ? c->opts.nwatch : 1;
-		if (!served(c, kd)) {
-			DHG_LOG_WARN("kind not served by the API server; skipped", "kind", kd->kind);
-			continue;
-		}
-		c->kind_served[k] = true;
 		for (size_t n = 0; n < nns; n++) {
 			controller__objinf *o = &c->objs[c->nobjs];
 			kube_informer_handlers h = { obj_on_add, obj_on_update, obj_on_delete, NULL, NULL, o };
+			char *ns = c->opts.nwatch ? c->watch[n] : NULL;
+			int pr = probe(c, kd, ns);
+			if (pr == PROBE_NOT_SERVED) {
+				DHG_LOG_WARN("kind not served by the API server; skipped", "kind", kd->kind);
+				break;
+			}
+			if (pr == PROBE_FORBIDDEN) {
+				DHG_LOG_WARN("kind forbidden (RBAC: cannot list); skipped, HelmCharts get no objects of it",
+					     "kind", kd->kind, "namespace", ns ? ns : "(all)");
+				c->kind_forbidden[k] = true;
+				continue;
+			}
+			c->kind_served[k] = true;
 			o->c = c;
 			o->kind = k;
-			o->ns = c->opts.nwatch ? c->watch[n] : NULL;
+			o->ns = ns;
 			if ((error = add_informer(c, &o->inf, &g, o->ns, h, kd->resource)) < 0)
 				goto done;
 			c->nobjs++;

@@ -76,6 +76,11 @@ static int read_secret(json_t **data, rctx *r, const char *name, const char *fie
 	error = kube_client_get(&sec, r->c->client, &SECRET_GVR, r->ns, name);
 	if (error == DHG_ENOTFOUND)
 		return dhg_error_set(DHG_ENOTFOUND, "%s: Secret %s/%s not found", field, r->ns, name);
+	if (error == DHG_EFORBIDDEN)
+		return dhg_error_set(DHG_EFORBIDDEN,
+				     "%s: cannot read Secret %s/%s: forbidden (the operator's RBAC does not allow get on "
+				     "secrets in namespace %s; with the Helm chart set rbac.readSecrets=true)",
+				     field, r->ns, name, r->ns);
 	if (error < 0)
 		return dhg_error_wrap("%s: reading Secret %s/%s", field, r->ns, name);
 	*data = json_incref(json_object_get(sec, "data"));
@@ -430,6 +435,22 @@ done:
 	return error;
 }
 
+/* Appends to the message the selected kinds this replica may not list (RBAC, e.g. Secrets with
+ * the chart's rbac.readSecrets=false): the chart was generated without them. */
+static void note_forbidden(rctx *r)
+{
+	size_t off = strlen(r->message);
+	int n = 0;
+	for (int k = 0; hc_kinds[k].kind; k++) {
+		if (!r->spec.kind_enabled[k] || !r->c->kind_forbidden[k])
+			continue;
+		if (off < sizeof(r->message))
+			off += (size_t)snprintf(r->message + off, sizeof(r->message) - off, "%s%s",
+						n++ ? ", " : "; not included (forbidden: the operator's RBAC cannot list them): ",
+						hc_kinds[k].resource);
+	}
+}
+
 /* Builds the new status and patches it when it differs (always called on the way out). */
 static int patch_status(rctx *r)
 {
@@ -561,6 +582,8 @@ int controller__reconcile(rt_result *res, void *payload, const char *key)
 
 	/* steps: source -> generate -> compare -> write */
 	error = step_generate_and_write(&r);
+	if (r.spec.cluster)
+		note_forbidden(&r);
 
 out:
 	/* always: status, Event, log */

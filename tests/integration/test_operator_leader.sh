@@ -17,7 +17,8 @@ op_start b "${LE[@]}"; B=$OP_PID; B_PROBE=$OP_PROBE
 K wait --for=condition=Ready hc/shop -n shop --timeout=30s >/dev/null || fail "not Ready"
 # readiness does not depend on leadership: the standby is ready while a holds the Lease
 readyz() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz"; }
-wait_for test "$(readyz "$B_PROBE")" = 200 || fail "standby b: /readyz $(readyz "$B_PROBE"), want 200 (rollouts would hang)"
+ready200() { [ "$(readyz "$1")" = 200 ]; }
+wait_for ready200 "$B_PROBE" || fail "standby b: /readyz $(readyz "$B_PROBE"), want 200 (rollouts would hang)"
 [ "$(readyz "$A_PROBE")" = 200 ] || fail "leader a: /readyz $(readyz "$A_PROBE")"
 sleep 1
 grep -q '"became leader"' "$T/b.log" && fail "b became leader while a holds the lease"
