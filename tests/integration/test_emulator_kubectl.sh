@@ -245,6 +245,9 @@ run_suite() {
 	check "delete with a finalizer keeps the object with deletionTimestamp" eval 'K delete cm held --wait=false >"$out" 2>"$err" && K get cm held -o json >"$S/h.json" 2>"$err" && jeq "$S/h.json" "bool(o[\"metadata\"].get(\"deletionTimestamp\")), o[\"metadata\"][\"finalizers\"]" "(True, ['"'"'example.com/hold'"'"'])"'
 	check "removing the finalizer deletes it" eval 'K patch cm held --type=json -p "[{\"op\":\"remove\",\"path\":\"/metadata/finalizers\"}]" >"$out" 2>"$err" && ! K get cm held >"$out" 2>"$err" && has "$err" "NotFound"'
 
+	# --- Secret stringData is write-only: folded into data (base64) like the API server does
+	check "secret stringData -> data" eval 'printf "apiVersion: v1\nkind: Secret\nmetadata: {name: sd}\nstringData: {pw: s3cr3t}\ndata: {a: YQ==}\n" | K apply -f - >/dev/null 2>"$err" && K get secret sd -o json >"$out" && $PY -c "import json,sys; o=json.load(open(sys.argv[1])); sys.exit(0 if o[\"data\"]=={\"pw\":\"czNjcjN0\",\"a\":\"YQ==\"} and \"stringData\" not in o else 1)" "$out"'
+
 	# --- get all (category "all")
 	check "get all" eval 'K get all >"$out" 2>"$err" && has "$out" "^pod/p1 " && has "$out" "^service/web +ClusterIP +10\\.96\\." && has "$out" "^deployment.apps/web +5/5 "'
 

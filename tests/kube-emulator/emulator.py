@@ -922,6 +922,13 @@ class Api:
                         p.setdefault("targetPort", p["port"])
         elif r.key == ("", "secrets"):
             obj.setdefault("type", "Opaque")
+            # Like the API server, stringData is write-only: merged into data (base64), then dropped.
+            sd = obj.pop("stringData", None)
+            if isinstance(sd, dict) and sd:
+                data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+                for k, v in sd.items():
+                    data[k] = base64.b64encode(str(v).encode()).decode()
+                obj["data"] = data
         elif r.key == ("", "namespaces"):
             name = obj["metadata"]["name"]
             obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
