@@ -5,12 +5,65 @@
 #include <string.h>
 
 #include "kube/object.h"
+#include "runtime/rbac.h"
 #include "runtime/workqueue.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/str.h"
 
 const kube_gvr controller__hc_gvr = { "dhg.deckhouse.io", "v1alpha1", "helmcharts" };
+
+/* The controller's own API calls besides the watched kinds (keep in step with the code). */
+static const rt_rbac_rule controller_rules[] = {
+	{ "dhg.deckhouse.io", "helmcharts", "get,list,watch", RT_RBAC_WATCHED, "helmchart.c: HelmChart informers" },
+	{ "dhg.deckhouse.io", "helmcharts/status", "patch", RT_RBAC_WATCHED, "reconcile.c: patch_status (merge patch)" },
+};
+
+static int rule_json(json_t *arr, const char *group, const char *resource, const char *verbs, rt_rbac_scope scope,
+		     const char *why)
+{
+	json_t *r = json_pack("{s:s, s:s, s:[], s:s, s:b, s:s}", "apiGroup", group, "resource", resource, "verbs",
+			      "scope", scope == RT_RBAC_LEADER_ELECTION ? "leader-election-namespace" : "watched-namespaces",
+			      "namespaced", 1, "why", why);
+	json_t *v = json_object_get(r, "verbs");
+	const char *p = verbs;
+	if (!r)
+		return dhg_error_set(DHG_ENOMEM, "out of memory building RBAC rules");
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		if (json_array_append_new(v, json_stringn(p, n)) < 0) {
+			json_decref(r);
+			return dhg_error_set(DHG_ENOMEM, "out of memory building RBAC rules");
+		}
+		p += n + (p[n] == ',');
+	}
+	if (json_array_append_new(arr, r) < 0)
+		return dhg_error_set(DHG_ENOMEM, "out of memory building RBAC rules");
+	return 0;
+}
+
+int controller_rbac_rules(json_t **out)
+{
+	json_t *arr = json_array();
+	const rt_rbac_rule *extra[] = { &controller_rules[0], &controller_rules[1], &rt_rbac_rule_events,
+					&rt_rbac_rule_leases };
+	int error = 0;
+	*out = NULL;
+	if (!arr)
+		return dhg_error_set(DHG_ENOMEM, "out of memory building RBAC rules");
+	/* informers (list, watch), the startup probe (list), secretRef reads (get on secrets) */
+	for (int k = 0; hc_kinds[k].kind && error == 0; k++)
+		error = rule_json(arr, hc_kinds[k].group, hc_kinds[k].resource, "get,list,watch", RT_RBAC_WATCHED,
+				  "spec.c: hc_kinds (informers, probe; reconcile.c: secretRef get)");
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]) && error == 0; i++)
+		error = rule_json(arr, extra[i]->group, extra[i]->resource, extra[i]->verbs, extra[i]->scope, extra[i]->why);
+	if (error < 0) {
+		json_decref(arr);
+		return error;
+	}
+	*out = arr;
+	return 0;
+}
 
 #define RECONCILE_ANNOTATION "dhg.deckhouse.io/reconcile-requested-at"
 

@@ -54,4 +54,10 @@ int controller_helmchart_push(controller_helmchart *c, const json_t *urls);
 /* NULL-safe; must not be running. */
 void controller_helmchart_free(controller_helmchart *c);
 
+/* The RBAC rules the operator's code needs, as a new JSON array (json_decref()) of
+ * {apiGroup, resource, verbs[], scope: "watched-namespaces"|"leader-election-namespace",
+ * namespaced, why}, built from the same tables the code uses (hc_kinds, the controller's and the
+ * runtime's calls). Returns 0 or DHG_ENOMEM. Thread-safe. */
+int controller_rbac_rules(json_t **out);
+
 #endif

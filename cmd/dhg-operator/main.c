@@ -67,6 +67,7 @@ static const char usage[] =
 	"  --webhook-secret-file PATH        secret for POST /hooks/reconcile (HMAC); the webhook is off without it\n"
 	"  --log-level LEVEL                 debug, info, warn, error (default info)\n"
 	"  --log-format FORMAT               json or text (default json)\n"
+	"  --print-rbac                      print the RBAC rules the code needs (JSON) and exit\n"
 	"  --version                         print the version\n"
 	"  --help                            this text\n";
 
@@ -201,6 +202,19 @@ static int parse_args(flags *f, int argc, char **argv, int *want_exit)
 		const char *value = NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(usage, stdout);
+			*want_exit = 1;
+			return 0;
+		}
+		if (!strcmp(a, "--print-rbac")) {
+			json_t *rules = NULL;
+			char *txt = NULL;
+			if (controller_rbac_rules(&rules) < 0 || !(txt = json_dumps(rules, JSON_INDENT(2)))) {
+				json_decref(rules);
+				return dhg_error_set(DHG_ENOMEM, "out of memory printing the RBAC rules");
+			}
+			puts(txt);
+			free(txt);
+			json_decref(rules);
 			*want_exit = 1;
 			return 0;
 		}

@@ -1,10 +1,17 @@
 /* Kubernetes-backed sinks for the recorder and the leader elector (kept in their own object
  * file so the generic parts link without the API client). */
 #include "runtime/leader.h"
+#include "runtime/rbac.h"
 #include "runtime/recorder.h"
 
 static const kube_gvr EVENT_GVR = { "", "v1", "events" };
 static const kube_gvr LEASE_GVR = { "coordination.k8s.io", "v1", "leases" };
+
+/* The verbs of the calls below: keep in step when a call is added. */
+const rt_rbac_rule rt_rbac_rule_events = { "", "events", "create,patch", RT_RBAC_WATCHED,
+					   "runtime/kubeops.c: Event create + patch (recorder)" };
+const rt_rbac_rule rt_rbac_rule_leases = { "coordination.k8s.io", "leases", "get,create,update",
+					   RT_RBAC_LEADER_ELECTION, "runtime/kubeops.c: Lease get/create/update (elector)" };
 
 static int ev_create(void *payload, const char *ns, const json_t *ev)
 {

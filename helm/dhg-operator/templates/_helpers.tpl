@@ -36,12 +36,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* The rules the operator needs on watched namespaces (kept in sync with
-     controller/rbac.txt by tests/integration/test_rbac.sh). */}}
+{{/* The rules the operator needs on watched namespaces: what `dhg-operator --print-rbac`
+     prints (built from the code's own tables); tests/integration/test_rbac.sh checks this
+     chart and deploy/operator.yaml against it. The operator watches only namespaced kinds. */}}
 {{- define "dhg-operator.rules" -}}
 - apiGroups: [dhg.deckhouse.io]
   resources: [helmcharts]
-  verbs: [get, list, watch, update, patch]
+  verbs: [get, list, watch]
 - apiGroups: [dhg.deckhouse.io]
   resources: [helmcharts/status]
   verbs: [get, update, patch]
@@ -74,17 +75,4 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
-- apiGroups: [events.k8s.io]
-  resources: [events]
-  verbs: [create, patch]
-{{- end }}
-
-{{/* Cluster-scoped kinds: only readable with cluster-wide RBAC. */}}
-{{- define "dhg-operator.clusterRules" -}}
-- apiGroups: [rbac.authorization.k8s.io]
-  resources: [clusterroles, clusterrolebindings]
-  verbs: [get, list, watch]
-- apiGroups: [apiextensions.k8s.io]
-  resources: [customresourcedefinitions]
-  verbs: [get, list, watch]
 {{- end }}
