@@ -339,6 +339,93 @@ START_TEST(test_engine_generate__take_releases_input)
 }
 END_TEST
 
+/* engine_chart__generate_take edits unshared input objects in place instead of copying them:
+ * the chart must be byte for byte the one engine_chart_generate makes (also with containers
+ * shared between two places of an object, in every secrets mode), and errors still name the object with its
+ * namespace (which the template tree replaces by a marker). */
+static const char take_yaml[] =
+	"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  namespace: shop\n"
+	"  labels: {app: web}\ndata: {MODE: \"yes\"}\n"
+	"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+	"spec:\n  replicas: 2\n  selector: {matchLabels: &m {app: web}}\n"
+	"  template:\n    metadata: {labels: *m}\n    spec:\n      containers:\n"
+	"      - {name: web, image: \"nginx:1.25\", env: [{name: A, value: \"{{x}}\"}]}\n"
+	"---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\n"
+	"data: {password: czNjcjN0}\nstringData: {token: t0ken}\n"
+	"---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop, labels: {app: api}}\n"
+	"spec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n"
+	"    spec:\n      containers: [{name: api, image: \"api:2\", envFrom: [{configMapRef: {name: web-config}}]}]\n";
+
+static void load_yaml(engine_objects *objs, const char *y)
+{
+	engine_warnings w = ENGINE_WARNINGS_INIT;
+	ck_assert_msg(engine_extract_buffer(objs, y, strlen(y), "take.yaml") == 0, "extract: %s", dhg_error_last()->message);
+	ck_assert_msg(engine_normalize(objs, &w) == 0, "normalize: %s", dhg_error_last()->message);
+	engine_warnings_dispose(&w);
+}
+
+/* Makes the first object's metadata.annotations the same jansson object as its labels (the
+ * extractor copies YAML aliases, but a caller's objects may share containers). */
+static void share_labels(engine_objects *objs)
+{
+	json_t *meta = json_object_get(objs->items[0].obj, "metadata");
+	ck_assert(json_is_object(json_object_get(meta, "labels")));
+	ck_assert_int_eq(json_object_set(meta, "annotations", json_object_get(meta, "labels")), 0);
+}
+
+START_TEST(test_engine_generate__take_same_chart_as_copy)
+{
+	engine_options opts = ENGINE_OPTIONS_INIT;
+	opts.chart_name = "shop";
+	for (int mode = 0; mode < 3; mode++) {
+		engine_objects x = ENGINE_OBJECTS_INIT, y = ENGINE_OBJECTS_INIT;
+		engine_chart *a = NULL, *b = NULL;
+		opts.secrets = (engine_secrets_mode)mode;
+		load_yaml(&x, take_yaml);
+		load_yaml(&y, take_yaml);
+		share_labels(&x);
+		share_labels(&y);
+		ck_assert_int_eq(engine_chart_generate(&a, &x, &opts), 0);
+		ck_assert_int_eq(engine_chart__generate_take(&b, &y, &opts), 0);
+		ck_assert_uint_eq(a->nfiles, b->nfiles);
+		for (size_t i = 0; i < a->nfiles; i++) {
+			ck_assert_str_eq(a->files[i].path, b->files[i].path);
+			ck_assert_msg(a->files[i].len == b->files[i].len &&
+					      !memcmp(a->files[i].data, b->files[i].data, a->files[i].len),
+				      "mode %d: %s differs", mode, a->files[i].path);
+		}
+		ck_assert_str_eq(a->digest, b->digest);
+		ck_assert(strstr(engine_chart_file(b, "templates/web-config-configmap.yaml")->data, "app: web"));
+		engine_chart_free(a);
+		engine_chart_free(b);
+		engine_objects_dispose(&x);
+		engine_objects_dispose(&y);
+	}
+	/* an error while writing the template (after the namespace became a marker) */
+	{
+		engine_objects z = ENGINE_OBJECTS_INIT;
+		engine_chart *c = NULL;
+		opts.secrets = ENGINE_SECRETS_MASK;
+		load_yaml(&z, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+			      "spec: {x: .inf}\n");
+		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts), DHG_EINVALID);
+		ck_assert(c == NULL);
+		ck_assert_msg(strstr(dhg_error_last()->message, "Deployment shop/web") &&
+				      strstr(dhg_error_last()->message, "cannot be represented"),
+			      "message: %s", dhg_error_last()->message);
+		engine_objects_dispose(&z);
+		/* marker-reserved keys are refused without the copy too */
+		load_yaml(&z, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: evil, namespace: shop}\n"
+			      "data: {x: {\"\\x01i\": y}}\n");
+		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts), DHG_EINVALID);
+		ck_assert(c == NULL);
+		ck_assert_msg(strstr(dhg_error_last()->message, "shop/evil") && strstr(dhg_error_last()->message, "U+0001"),
+			      "message: %s", dhg_error_last()->message);
+		engine_objects_dispose(&z);
+	}
+}
+END_TEST
+
 Suite *engine_generate_suite(void)
 {
 	Suite *s = suite_create("engine_generate");
@@ -353,6 +440,7 @@ Suite *engine_generate_suite(void)
 	tcase_add_test(tc, test_engine_generate__write_dir_atomic);
 	tcase_add_test(tc, test_engine_generate__input_untouched_and_no_injection);
 	tcase_add_test(tc, test_engine_generate__take_releases_input);
+	tcase_add_test(tc, test_engine_generate__take_same_chart_as_copy);
 	suite_add_tcase(s, tc);
 	return s;
 }

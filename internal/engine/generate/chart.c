@@ -54,7 +54,7 @@ static int files_add_buf(files *f, const char *path, dhg_buf *b)
 {
 	size_t len = 0;
 	char *d;
-	if (b->len == 0 && dhg_buf_putc(b, '\0') == 0)
+	if (b->len == 0 && engine_emit__putc(b, '\0') == 0)
 		b->len = 0;
 	d = dhg_buf_detach(b, &len);
 	return files_add_take(f, path, d, len);
@@ -312,15 +312,15 @@ static int count_tags(json_t *counts, const json_t *v, int depth)
 static int put_kv(dhg_buf *b, const char *key, const char *val, int force_quotes)
 {
 	int err;
-	if ((err = dhg_buf_puts(b, key)) < 0 || (err = dhg_buf_puts(b, ": ")) < 0)
+	if ((err = engine_emit__puts(b, key)) < 0 || (err = engine_emit__puts(b, ": ")) < 0)
 		return err;
 	if (force_quotes && engine_emit_plain_ok(val, strlen(val))) {
-		if ((err = dhg_buf_putc(b, '"')) < 0 || (err = dhg_buf_puts(b, val)) < 0 || (err = dhg_buf_putc(b, '"')) < 0)
+		if ((err = engine_emit__putc(b, '"')) < 0 || (err = engine_emit__puts(b, val)) < 0 || (err = engine_emit__putc(b, '"')) < 0)
 			return err;
 	} else if ((err = engine_emit_string(b, val, strlen(val), 2, 0, 1)) < 0) {
 		return err;
 	}
-	return dhg_buf_putc(b, '\n');
+	return engine_emit__putc(b, '\n');
 }
 
 /* Chart.yaml in the conventional key order; version and appVersion always quoted. */
@@ -329,8 +329,8 @@ static int put_chart_yaml(files *f, const char *name, const char *version, const
 {
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err;
-	if ((err = dhg_buf_puts(&b, "apiVersion: v2\n")) < 0 || (err = put_kv(&b, "name", name, 0)) < 0 ||
-	    (err = put_kv(&b, "description", description, 0)) < 0 || (err = dhg_buf_puts(&b, "type: application\n")) < 0 ||
+	if ((err = engine_emit__puts(&b, "apiVersion: v2\n")) < 0 || (err = put_kv(&b, "name", name, 0)) < 0 ||
+	    (err = put_kv(&b, "description", description, 0)) < 0 || (err = engine_emit__puts(&b, "type: application\n")) < 0 ||
 	    (err = put_kv(&b, "version", version, 1)) < 0 ||
 	    (app_version && (err = put_kv(&b, "appVersion", app_version, 1)) < 0))
 		goto done;
@@ -423,11 +423,11 @@ static int put_notes(files *f, engine_process__item *items, size_t n)
 		}
 		if (!(err = dhg_buf_printf(&b, "  - %s ", items[i].notes_kind)) &&
 		    !(err = engine_emit_escape_template(&b, items[i].name, strlen(items[i].name))))
-			err = dhg_buf_putc(&b, '\n');
+			err = engine_emit__putc(&b, '\n');
 		shown++;
 	}
 	if (!err)
-		err = dhg_buf_puts(&b, "\nList them with:\n  kubectl get all -l app.kubernetes.io/instance={{ .Release.Name }} "
+		err = engine_emit__puts(&b, "\nList them with:\n  kubectl get all -l app.kubernetes.io/instance={{ .Release.Name }} "
 				       "-n {{ .Release.Namespace }}\n");
 	if (!err)
 		err = files_add_buf(f, "templates/NOTES.txt", &b);
@@ -458,19 +458,19 @@ static const char helmignore[] = "# Patterns to ignore when building packages.\n
 
 static int put_json_string(dhg_buf *b, const char *s)
 {
-	int err = dhg_buf_putc(b, '"');
+	int err = engine_emit__putc(b, '"');
 	const unsigned char *p = (const unsigned char *)s, *from = p;
 	for (; !err && *p; p++) {
 		if (*p == '"' || *p == '\\' || *p < 0x20) {
-			if ((err = dhg_buf_put(b, from, (size_t)(p - from))) < 0)
+			if ((err = engine_emit__put(b, from, (size_t)(p - from))) < 0)
 				break;
 			err = *p < 0x20 ? dhg_buf_printf(b, "\\u%04x", *p) : dhg_buf_printf(b, "\\%c", *p);
 			from = p + 1;
 		}
 	}
 	if (!err)
-		err = dhg_buf_put(b, from, (size_t)(p - from));
-	return err ? err : dhg_buf_putc(b, '"');
+		err = engine_emit__put(b, from, (size_t)(p - from));
+	return err ? err : engine_emit__putc(b, '"');
 }
 
 static int cmp_cstr(const void *a, const void *b)
@@ -512,15 +512,15 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		}
 	if (!json_is_object(v) || json_object_size(v) == 0 ||
 	    (sc->path.len && json_object_get(sc->opaque, dhg_buf_cstr(&sc->path)))) {
-		if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(b, "\"type\": ")) < 0)
+		if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(b, "\"type\": ")) < 0)
 			return err;
 		/* int-or-string fields (PodDisruptionBudget minAvailable/maxUnavailable) */
 		if (key && (!strcmp(key, "minAvailable") || !strcmp(key, "maxUnavailable")) &&
 		    (json_is_integer(v) || json_is_string(v)))
-			return dhg_buf_puts(b, "[\"integer\", \"string\"]");
-		if ((err = dhg_buf_putc(b, '"')) < 0 || (err = dhg_buf_puts(b, type)) < 0)
+			return engine_emit__puts(b, "[\"integer\", \"string\"]");
+		if ((err = engine_emit__putc(b, '"')) < 0 || (err = engine_emit__puts(b, type)) < 0)
 			return err;
-		return dhg_buf_putc(b, '"');
+		return engine_emit__putc(b, '"');
 	}
 	if (json_object_size(v) <= 32)
 		keys = small;
@@ -532,19 +532,19 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		keys[n++] = k;
 	}
 	qsort(keys, n, sizeof(*keys), cmp_cstr);
-	if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(b, "\"properties\": {")) < 0)
+	if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(b, "\"properties\": {")) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
-		if ((i && (err = dhg_buf_putc(b, ',')) < 0) || (err = dhg_buf_putc(b, '\n')) < 0 ||
-		    (err = dhg_buf_fill(b, ' ', (size_t)indent + 2)) < 0 ||
-		    (err = put_json_string(b, keys[i])) < 0 || (err = dhg_buf_puts(b, ": ")) < 0 ||
+		if ((i && (err = engine_emit__putc(b, ',')) < 0) || (err = engine_emit__putc(b, '\n')) < 0 ||
+		    (err = engine_emit__fill(b, ' ', (size_t)indent + 2)) < 0 ||
+		    (err = put_json_string(b, keys[i])) < 0 || (err = engine_emit__puts(b, ": ")) < 0 ||
 		    (err = put_schema(sc, b, json_object_get(v, keys[i]), keys[i], indent + 2, depth + 1)) < 0)
 			goto done;
 	}
-	if ((err = dhg_buf_putc(b, '\n')) < 0 || (err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0 ||
-	    (err = dhg_buf_puts(b, "},\n")) < 0 || (err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
+	if ((err = engine_emit__putc(b, '\n')) < 0 || (err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 ||
+	    (err = engine_emit__puts(b, "},\n")) < 0 || (err = engine_emit__fill(b, ' ', (size_t)indent)) < 0)
 		goto done;
-	err = dhg_buf_puts(b, "\"type\": \"object\"");
+	err = engine_emit__puts(b, "\"type\": \"object\"");
 done:
 	if (keys != small)
 		free(keys);
@@ -555,15 +555,15 @@ static int put_schema(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *k
 {
 	size_t save = sc->path.len;
 	int err;
-	if ((save && (err = dhg_buf_putc(&sc->path, '\x1f')) < 0) || (err = dhg_buf_puts(&sc->path, key)) < 0)
+	if ((save && (err = engine_emit__putc(&sc->path, '\x1f')) < 0) || (err = engine_emit__puts(&sc->path, key)) < 0)
 		return err;
-	if ((err = dhg_buf_puts(b, "{\n")) < 0 || (err = put_schema_members(sc, b, v, key, indent + 2, depth)) < 0)
+	if ((err = engine_emit__puts(b, "{\n")) < 0 || (err = put_schema_members(sc, b, v, key, indent + 2, depth)) < 0)
 		return err;
 	sc->path.len = save;
 	sc->path.ptr[save] = '\0';
-	if ((err = dhg_buf_putc(b, '\n')) < 0 || (err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
+	if ((err = engine_emit__putc(b, '\n')) < 0 || (err = engine_emit__fill(b, ' ', (size_t)indent)) < 0)
 		return err;
-	return dhg_buf_putc(b, '}');
+	return engine_emit__putc(b, '}');
 }
 
 static int merge_into(json_t *dst, const json_t *src)
@@ -604,8 +604,8 @@ static int put_values(files *f, engine_process__ctx *ctx)
 	if ((err = files_add_buf(f, "values.yaml", &b)) < 0)
 		goto done;
 	if ((err = dhg_buf_printf(&b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
-	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = dhg_buf_puts(&b, ",\n")) < 0 ||
-	    (err = put_schema_members(&sc, &b, ctx->values, NULL, 2, 0)) < 0 || (err = dhg_buf_puts(&b, "\n}\n")) < 0)
+	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = engine_emit__puts(&b, ",\n")) < 0 ||
+	    (err = put_schema_members(&sc, &b, ctx->values, NULL, 2, 0)) < 0 || (err = engine_emit__puts(&b, "\n}\n")) < 0)
 		goto done;
 	err = files_add_buf(f, "values.schema.json", &b);
 done:
@@ -619,6 +619,17 @@ done:
 static int is_crd(const engine_process__item *it)
 {
 	return !strcmp(it->kind, "CustomResourceDefinition") && it->api && dhg_str_has_prefix(it->api, "apiextensions.k8s.io/");
+}
+
+/* The item's object for an error message. With ctx.take the tree may be the input object
+ * itself, whose metadata.namespace may have become a template marker: the original string
+ * is put back first (the tree is discarded on error anyway). */
+static const char *item_describe(char *d, size_t size, engine_process__item *it)
+{
+	json_t *meta = json_object_get(it->obj, "metadata");
+	if (it->kept_ns && json_is_object(meta))
+		json_object_set(meta, "namespace", it->kept_ns);
+	return engine_object_describe(d, size, it->src);
 }
 
 /* consume: objs is owned by the caller's pipeline; each input object is released as soon as
@@ -686,6 +697,7 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	ctx.chart = opts->chart_name;
 	ctx.release_ns = release_ns;
 	ctx.warnings = &c->warnings;
+	ctx.take = consume;
 	for (size_t i = 0; i < n; i++) {
 		engine_process__item *it = &items[i];
 		char *kl = NULL, *base = NULL, *cand = NULL, *ks = NULL;
@@ -771,7 +783,7 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		engine_process__item *it = &items[i];
 		char d[512];
 		if ((err = engine_process__item_run(&ctx, it)) < 0) {
-			dhg_error_wrap("%s", engine_object_describe(d, sizeof(d), it->src));
+			dhg_error_wrap("%s", item_describe(d, sizeof(d), it));
 			goto done;
 		}
 		if (!it->tree)
@@ -779,7 +791,7 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		dhg_buf_clear(&b);
 		if ((err = engine_emit_yaml(&b, it->tree, (it->is_crd ? 0 : ENGINE_EMIT_TEMPLATE) | ENGINE_EMIT_K8S_ORDER,
 					    NULL)) < 0) {
-			dhg_error_wrap("%s", engine_object_describe(d, sizeof(d), it->src));
+			dhg_error_wrap("%s", item_describe(d, sizeof(d), it));
 			goto done;
 		}
 		if ((err = files_add_buf(&f, it->path, &b)) < 0)
@@ -802,6 +814,8 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 			it->notes_kind = it->owned_kind;
 			it->kind = it->api = it->ns = NULL;
 			it->obj = NULL;
+			json_decref(it->kept_ns);
+			it->kept_ns = NULL;
 			json_decref(src->obj);
 			src->obj = NULL;
 		}
@@ -850,6 +864,7 @@ done:
 		free(items[i].vsub);
 		free(items[i].path);
 		json_decref(items[i].tree);
+		json_decref(items[i].kept_ns);
 	}
 	for (size_t i = 0; i < ctx.nextra; i++) {
 		free(ctx.extra[i].path);

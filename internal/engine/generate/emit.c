@@ -169,13 +169,39 @@ static int looks_numeric(const char *s, size_t len)
 	return 1;
 }
 
+/* First bytes of special_words. */
+static int special_start(char c)
+{
+	switch (c) {
+	case '~': case 'n': case 'N': case 'y': case 'Y': case 't': case 'T': case 'f': case 'F':
+	case 'o': case 'O': case '.': case '+': case '-': case '=': case '<':
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int engine_emit_plain_ok(const char *s, size_t len)
 {
+	size_t i;
+	int ascii;
+
 	if (len == 0)
 		return 0;
 	if (s[0] == ' ' || s[len - 1] == ' ')
 		return 0;
-	if (!all_safe(s, len, 0))
+	/* one pass over ASCII text: control characters, ": " and " #" */
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x80)
+			break;
+		if (ch < 0x20 || ch == 0x7F)
+			return 0;
+		if (i + 1 < len && ((ch == ':' && s[i + 1] == ' ') || (ch == ' ' && s[i + 1] == '#')))
+			return 0;
+	}
+	ascii = i == len;
+	if (!ascii && !all_safe(s, len, 0))
 		return 0;
 	switch (s[0]) {
 	case '?': case ':': case ',': case '[': case ']': case '{': case '}': case '#': case '&':
@@ -190,14 +216,14 @@ int engine_emit_plain_ok(const char *s, size_t len)
 	}
 	if (s[len - 1] == ':')
 		return 0;
-	for (size_t i = 0; i + 1 < len; i++) {
+	for (i = 0; !ascii && i + 1 < len; i++) {
 		if (s[i] == ':' && s[i + 1] == ' ')
 			return 0;
 		if (s[i] == ' ' && s[i + 1] == '#')
 			return 0;
 	}
-	if (len <= 6)
-		for (size_t i = 0; special_words[i]; i++)
+	if (len <= 6 && special_start(s[0]))
+		for (i = 0; special_words[i]; i++)
 			if (eq(s, len, special_words[i]))
 				return 0;
 	if (looks_numeric(s, len))
@@ -236,9 +262,9 @@ int engine_emit_escape_template(dhg_buf *b, const char *s, size_t len)
 	int err;
 	while (i + 1 < len) {
 		if ((s[i] == '{' && s[i + 1] == '{') || (s[i] == '}' && s[i + 1] == '}')) {
-			if ((err = dhg_buf_put(b, s + from, i - from)) < 0)
+			if ((err = engine_emit__put(b, s + from, i - from)) < 0)
 				return err;
-			if ((err = dhg_buf_puts(b, s[i] == '{' ? "{{ \"{{\" }}" : "{{ \"}}\" }}")) < 0)
+			if ((err = engine_emit__puts(b, s[i] == '{' ? "{{ \"{{\" }}" : "{{ \"}}\" }}")) < 0)
 				return err;
 			i += 2;
 			from = i;
@@ -246,7 +272,7 @@ int engine_emit_escape_template(dhg_buf *b, const char *s, size_t len)
 			i++;
 		}
 	}
-	return dhg_buf_put(b, s + from, len - from);
+	return engine_emit__put(b, s + from, len - from);
 }
 
 /* Writes bytes, escaping templates when asked. */
@@ -254,7 +280,16 @@ static int put_text(dhg_buf *b, const char *s, size_t len, int flags)
 {
 	if (flags & ENGINE_EMIT_TEMPLATE)
 		return engine_emit_escape_template(b, s, len);
-	return dhg_buf_put(b, s, len);
+	return engine_emit__put(b, s, len);
+}
+
+/* 1 when s holds "{{" or "}}". */
+static int has_braces(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if ((s[i] == '{' || s[i] == '}') && s[i + 1] == s[i])
+			return 1;
+	return 0;
 }
 
 static int put_dquoted(dhg_buf *b, const char *s, size_t len, int flags)
@@ -264,8 +299,14 @@ static int put_dquoted(dhg_buf *b, const char *s, size_t len, int flags)
 	uint32_t c;
 	int err = 0;
 	char esc[16];
+	size_t save = b->len;
 
-	if ((err = dhg_buf_putc(&tmp, '"')) < 0)
+	/* the escapes never make braces: without {{ or }} in s, the quoted text goes straight to b */
+	if (!(flags & ENGINE_EMIT_TEMPLATE) || !has_braces(s, len)) {
+		tmp = *b;
+		flags &= ~ENGINE_EMIT_TEMPLATE;
+	}
+	if ((err = engine_emit__putc(&tmp, '"')) < 0)
 		goto done;
 	while (i < len) {
 		n = utf8_next((const unsigned char *)s + i, len - i, &c);
@@ -273,25 +314,25 @@ static int put_dquoted(dhg_buf *b, const char *s, size_t len, int flags)
 			c = (unsigned char)s[i];
 			n = 1;
 			snprintf(esc, sizeof(esc), "\\x%02X", c);
-			err = dhg_buf_puts(&tmp, esc);
+			err = engine_emit__puts(&tmp, esc);
 		} else if (c == '"') {
-			err = dhg_buf_puts(&tmp, "\\\"");
+			err = engine_emit__puts(&tmp, "\\\"");
 		} else if (c == '\\') {
-			err = dhg_buf_puts(&tmp, "\\\\");
+			err = engine_emit__puts(&tmp, "\\\\");
 		} else if (c == '\n') {
-			err = dhg_buf_puts(&tmp, "\\n");
+			err = engine_emit__puts(&tmp, "\\n");
 		} else if (c == '\t') {
-			err = dhg_buf_puts(&tmp, "\\t");
+			err = engine_emit__puts(&tmp, "\\t");
 		} else if (c == '\r') {
-			err = dhg_buf_puts(&tmp, "\\r");
+			err = engine_emit__puts(&tmp, "\\r");
 		} else if (c == 0) {
-			err = dhg_buf_puts(&tmp, "\\0");
+			err = engine_emit__puts(&tmp, "\\0");
 		} else if (c == 0x85) {
-			err = dhg_buf_puts(&tmp, "\\N");
+			err = engine_emit__puts(&tmp, "\\N");
 		} else if (c == 0x2028) {
-			err = dhg_buf_puts(&tmp, "\\L");
+			err = engine_emit__puts(&tmp, "\\L");
 		} else if (c == 0x2029) {
-			err = dhg_buf_puts(&tmp, "\\P");
+			err = engine_emit__puts(&tmp, "\\P");
 		} else if (!cp_safe(c)) {
 			if (c <= 0xFF)
 				snprintf(esc, sizeof(esc), "\\x%02X", c);
@@ -299,18 +340,25 @@ static int put_dquoted(dhg_buf *b, const char *s, size_t len, int flags)
 				snprintf(esc, sizeof(esc), "\\u%04X", c);
 			else
 				snprintf(esc, sizeof(esc), "\\U%08X", c);
-			err = dhg_buf_puts(&tmp, esc);
+			err = engine_emit__puts(&tmp, esc);
 		} else {
-			err = dhg_buf_put(&tmp, s + i, n);
+			err = engine_emit__put(&tmp, s + i, n);
 		}
 		if (err < 0)
 			goto done;
 		i += n;
 	}
-	if ((err = dhg_buf_putc(&tmp, '"')) < 0)
-		goto done;
-	err = put_text(b, tmp.ptr, tmp.len, flags);
+	if ((err = engine_emit__putc(&tmp, '"')) == 0 && (flags & ENGINE_EMIT_TEMPLATE))
+		err = put_text(b, tmp.ptr, tmp.len, flags);
 done:
+	if (!(flags & ENGINE_EMIT_TEMPLATE)) { /* tmp was b itself */
+		if (err < 0 && tmp.ptr) { /* as before: nothing appended on error */
+			tmp.len = save;
+			tmp.ptr[save] = '\0';
+		}
+		*b = tmp;
+		return err;
+	}
 	dhg_buf_dispose(&tmp);
 	return err;
 }
@@ -328,21 +376,21 @@ static int put_block(dhg_buf *b, const char *s, size_t len, int indent, int flag
 		;
 	if (i < len && s[i] == ' ')
 		need_indicator = 1;
-	if ((err = dhg_buf_putc(b, '|')) < 0)
+	if ((err = engine_emit__putc(b, '|')) < 0)
 		return err;
-	if (need_indicator && (err = dhg_buf_putc(b, '2')) < 0)
+	if (need_indicator && (err = engine_emit__putc(b, '2')) < 0)
 		return err;
-	if ((err = dhg_buf_puts(b, chomp)) < 0)
+	if ((err = engine_emit__puts(b, chomp)) < 0)
 		return err;
 	/* content lines: everything up to the final newline run, split on '\n' */
 	line_start = 0;
 	for (i = 0; i <= len - trailing; i++) {
 		if (i == len - trailing || s[i] == '\n') {
 			size_t l = i - line_start;
-			if ((err = dhg_buf_putc(b, '\n')) < 0)
+			if ((err = engine_emit__putc(b, '\n')) < 0)
 				return err;
 			if (l > 0) {
-				if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
+				if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0)
 					return err;
 				if ((err = put_text(b, s + line_start, l, flags)) < 0)
 					return err;
@@ -352,7 +400,7 @@ static int put_block(dhg_buf *b, const char *s, size_t len, int indent, int flag
 	}
 	/* keep-chomping: the extra trailing newlines become empty lines */
 	for (i = 1; i < trailing; i++)
-		if ((err = dhg_buf_putc(b, '\n')) < 0)
+		if ((err = engine_emit__putc(b, '\n')) < 0)
 			return err;
 	/* the caller writes the line's final '\n' */
 	return 0;
@@ -384,7 +432,7 @@ static int put_scalar(dhg_buf *b, const json_t *v, int indent, int flags)
 					     "the number %s (infinity / not-a-number) cannot be represented: Kubernetes "
 					     "and Helm convert manifests to JSON, which has no such value",
 					     t);
-		return dhg_buf_puts(b, t);
+		return engine_emit__puts(b, t);
 	}
 	switch (json_typeof(v)) {
 	case JSON_STRING:
@@ -399,7 +447,7 @@ static int put_scalar(dhg_buf *b, const json_t *v, int indent, int flags)
 		} while (u);
 		if (iv < 0)
 			num[--k] = '-';
-		return dhg_buf_put(b, num + k, sizeof(num) - (size_t)k);
+		return engine_emit__put(b, num + k, sizeof(num) - (size_t)k);
 	}
 	case JSON_REAL: {
 		double d = json_real_value(v);
@@ -407,17 +455,17 @@ static int put_scalar(dhg_buf *b, const json_t *v, int indent, int flags)
 		if (!strpbrk(num, ".eEn")) /* keep it a float */
 			return dhg_buf_printf(b, "%s.0", num);
 		if (strstr(num, "inf"))
-			return dhg_buf_puts(b, d < 0 ? "-.inf" : ".inf");
+			return engine_emit__puts(b, d < 0 ? "-.inf" : ".inf");
 		if (strstr(num, "nan"))
-			return dhg_buf_puts(b, ".nan");
-		return dhg_buf_puts(b, num);
+			return engine_emit__puts(b, ".nan");
+		return engine_emit__puts(b, num);
 	}
 	case JSON_TRUE:
-		return dhg_buf_puts(b, "true");
+		return engine_emit__puts(b, "true");
 	case JSON_FALSE:
-		return dhg_buf_puts(b, "false");
+		return engine_emit__puts(b, "false");
 	case JSON_NULL:
-		return dhg_buf_puts(b, "null");
+		return engine_emit__puts(b, "null");
 	default:
 		return dhg_error_set(DHG_EINVALID, "emit: unexpected value type");
 	}
@@ -431,24 +479,26 @@ static int put_lines(dhg_buf *b, const char *text, int indent)
 	while (*p) {
 		nl = strchr(p, '\n');
 		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-		if ((err = dhg_buf_fill(b, ' ', (size_t)indent)) < 0)
+		if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0)
 			return err;
-		for (size_t i = 0; i < l; i++) {
-			if (p[i] == '\x02' || p[i] == '\x03') {
+		for (size_t i = 0, from = 0; i <= l; i++) {
+			if (i < l && p[i] != '\x02' && p[i] != '\x03')
+				continue;
+			if ((err = engine_emit__put(b, p + from, i - from)) < 0)
+				return err;
+			from = i + 1;
+			if (i < l) {
 				char num[16];
 				int v = indent + (p[i] == '\x03' ? 2 : 0), k = (int)sizeof(num);
 				do {
 					num[--k] = (char)('0' + v % 10);
 					v /= 10;
 				} while (v && k > 0);
-				err = dhg_buf_put(b, num + k, sizeof(num) - (size_t)k);
+				if ((err = engine_emit__put(b, num + k, sizeof(num) - (size_t)k)) < 0)
+					return err;
 			}
-			else
-				err = dhg_buf_putc(b, p[i]);
-			if (err < 0)
-				return err;
 		}
-		if ((err = dhg_buf_putc(b, '\n')) < 0)
+		if ((err = engine_emit__putc(b, '\n')) < 0)
 			return err;
 		p += l;
 		if (*p == '\n')
@@ -472,6 +522,12 @@ static int cmp_keys(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
+
+/* A mapping member: key first, so that cmp_keys and cmp_keys_k8s sort these too. */
+typedef struct member {
+	const char *k;
+	const json_t *v;
+} member;
 
 static int top_rank(const char *k)
 {
@@ -501,9 +557,9 @@ static int put_comment(emitter *e, const char *key, int indent)
 
 	if (!e->comments)
 		return 0;
-	if (save && (err = dhg_buf_putc(&e->path, '\x1f')) < 0)
+	if (save && (err = engine_emit__putc(&e->path, '\x1f')) < 0)
 		return err;
-	if ((err = dhg_buf_puts(&e->path, key)) < 0)
+	if ((err = engine_emit__puts(&e->path, key)) < 0)
 		return err;
 	c = json_object_get(e->comments, dhg_buf_cstr(&e->path));
 	e->path.len = save;
@@ -515,8 +571,8 @@ static int put_comment(emitter *e, const char *key, int indent)
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-		if ((err = dhg_buf_fill(e->b, ' ', (size_t)indent)) < 0 || (err = dhg_buf_puts(e->b, "# ")) < 0 ||
-		    (err = dhg_buf_put(e->b, p, l)) < 0 || (err = dhg_buf_putc(e->b, '\n')) < 0)
+		if ((err = engine_emit__fill(e->b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(e->b, "# ")) < 0 ||
+		    (err = engine_emit__put(e->b, p, l)) < 0 || (err = engine_emit__putc(e->b, '\n')) < 0)
 			return err;
 		p += l;
 		if (*p)
@@ -533,35 +589,37 @@ static int emit_value_after_key(emitter *e, const json_t *v, int indent, int dep
 
 	if ((mt = marker_text(v, &block))) {
 		if (!block) {
-			if ((err = dhg_buf_putc(e->b, ' ')) < 0 || (err = dhg_buf_puts(e->b, mt)) < 0)
+			if ((err = engine_emit__putc(e->b, ' ')) < 0 || (err = engine_emit__puts(e->b, mt)) < 0)
 				return err;
-			return dhg_buf_putc(e->b, '\n');
+			return engine_emit__putc(e->b, '\n');
 		}
-		if ((err = dhg_buf_putc(e->b, '\n')) < 0)
+		if ((err = engine_emit__putc(e->b, '\n')) < 0)
 			return err;
 		return put_lines(e->b, mt, indent + 2);
 	}
 	if (json_is_object(v) && json_object_size(v) > 0) {
-		if ((err = dhg_buf_putc(e->b, '\n')) < 0)
+		if ((err = engine_emit__putc(e->b, '\n')) < 0)
 			return err;
 		return emit_map(e, v, indent + 2, 0, depth + 1, 0);
 	}
 	if (json_is_array(v) && json_array_size(v) > 0) {
-		if ((err = dhg_buf_putc(e->b, '\n')) < 0)
+		if ((err = engine_emit__putc(e->b, '\n')) < 0)
 			return err;
 		return emit_seq(e, v, indent + 2, 0, depth + 1);
 	}
-	if ((err = dhg_buf_putc(e->b, ' ')) < 0)
+	if ((err = engine_emit__putc(e->b, ' ')) < 0)
 		return err;
 	if ((err = emit_node(e, v, indent + 2, depth + 1)) < 0)
 		return err;
-	return dhg_buf_putc(e->b, '\n');
+	return engine_emit__putc(e->b, '\n');
 }
 
 static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, int depth, int top)
 {
-	const char *small_keys[32], *small_raws[32];
-	const char **keys = small_keys, **raws = small_raws;
+	member small_keys[32];
+	const char *small_raws[32];
+	member *keys = small_keys;
+	const char **raws = small_raws;
 	size_t nk = 0, nr = 0, i, n = json_object_size(m);
 	const char *k;
 	json_t *v;
@@ -575,32 +633,33 @@ static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, i
 	}
 	json_object_foreach((json_t *)m, k, v)
 	{
-		(void)v;
-		if (k[0] == RAW_PREFIX && k[1] == 'r')
+		if (k[0] == RAW_PREFIX && k[1] == 'r') {
 			raws[nr++] = k;
-		else
-			keys[nk++] = k;
+		} else {
+			keys[nk].k = k;
+			keys[nk++].v = v;
+		}
 	}
 	qsort(keys, nk, sizeof(*keys), top && (e->flags & ENGINE_EMIT_K8S_ORDER) ? cmp_keys_k8s : cmp_keys);
 	qsort(raws, nr, sizeof(*raws), cmp_keys);
 	for (i = 0; i < nk; i++) {
 		int ind = (i == 0 && first_inline) ? 0 : indent;
-		if (!(i == 0 && first_inline) && (err = put_comment(e, keys[i], indent)) < 0)
+		if (!(i == 0 && first_inline) && (err = put_comment(e, keys[i].k, indent)) < 0)
 			goto done;
-		if ((err = dhg_buf_fill(e->b, ' ', (size_t)ind)) < 0)
+		if ((err = engine_emit__fill(e->b, ' ', (size_t)ind)) < 0)
 			goto done;
-		if ((err = engine_emit_string(e->b, keys[i], strlen(keys[i]), indent, e->flags, 1)) < 0)
+		if ((err = engine_emit_string(e->b, keys[i].k, strlen(keys[i].k), indent, e->flags, 1)) < 0)
 			goto done;
-		if ((err = dhg_buf_putc(e->b, ':')) < 0)
+		if ((err = engine_emit__putc(e->b, ':')) < 0)
 			goto done;
 		{
 			size_t save = e->path.len;
 			if (e->comments) {
-				if ((save && (err = dhg_buf_putc(&e->path, '\x1f')) < 0) ||
-				    (err = dhg_buf_puts(&e->path, keys[i])) < 0)
+				if ((save && (err = engine_emit__putc(&e->path, '\x1f')) < 0) ||
+				    (err = engine_emit__puts(&e->path, keys[i].k)) < 0)
 					goto done;
 			}
-			err = emit_value_after_key(e, json_object_get(m, keys[i]), indent, depth);
+			err = emit_value_after_key(e, keys[i].v, indent, depth);
 			if (e->comments) {
 				e->path.len = save;
 				if (e->path.ptr)
@@ -633,32 +692,32 @@ static int emit_seq(emitter *e, const json_t *a, int indent, int first_inline, i
 		return dhg_error_set(DHG_EINVALID, "emit: value nested deeper than %d levels", MAX_DEPTH);
 	json_array_foreach(a, i, v)
 	{
-		if ((err = dhg_buf_fill(e->b, ' ', (size_t)((i == 0 && first_inline) ? 0 : indent))) < 0)
+		if ((err = engine_emit__fill(e->b, ' ', (size_t)((i == 0 && first_inline) ? 0 : indent))) < 0)
 			return err;
-		if ((err = dhg_buf_putc(e->b, '-')) < 0)
+		if ((err = engine_emit__putc(e->b, '-')) < 0)
 			return err;
 		if ((mt = marker_text(v, &block))) {
 			if (block)
 				return dhg_error_set(DHG_EINVALID, "emit: block marker inside a sequence");
-			if ((err = dhg_buf_putc(e->b, ' ')) < 0 || (err = dhg_buf_puts(e->b, mt)) < 0 ||
-			    (err = dhg_buf_putc(e->b, '\n')) < 0)
+			if ((err = engine_emit__putc(e->b, ' ')) < 0 || (err = engine_emit__puts(e->b, mt)) < 0 ||
+			    (err = engine_emit__putc(e->b, '\n')) < 0)
 				return err;
 		} else if (json_is_object(v) && json_object_size(v) > 0) {
-			if ((err = dhg_buf_putc(e->b, ' ')) < 0)
+			if ((err = engine_emit__putc(e->b, ' ')) < 0)
 				return err;
 			if ((err = emit_map(e, v, indent + 2, 1, depth + 1, 0)) < 0)
 				return err;
 		} else if (json_is_array(v) && json_array_size(v) > 0) {
-			if ((err = dhg_buf_putc(e->b, ' ')) < 0)
+			if ((err = engine_emit__putc(e->b, ' ')) < 0)
 				return err;
 			if ((err = emit_seq(e, v, indent + 2, 1, depth + 1)) < 0)
 				return err;
 		} else {
-			if ((err = dhg_buf_putc(e->b, ' ')) < 0)
+			if ((err = engine_emit__putc(e->b, ' ')) < 0)
 				return err;
 			if ((err = emit_node(e, v, indent + 2, depth + 1)) < 0)
 				return err;
-			if ((err = dhg_buf_putc(e->b, '\n')) < 0)
+			if ((err = engine_emit__putc(e->b, '\n')) < 0)
 				return err;
 		}
 	}
@@ -674,12 +733,12 @@ static int emit_node(emitter *e, const json_t *v, int indent, int depth)
 	if ((mt = marker_text(v, &block))) {
 		if (block)
 			return dhg_error_set(DHG_EINVALID, "emit: block marker in an inline position");
-		return dhg_buf_puts(e->b, mt);
+		return engine_emit__puts(e->b, mt);
 	}
 	if (json_is_object(v))
-		return dhg_buf_puts(e->b, "{}");
+		return engine_emit__puts(e->b, "{}");
 	if (json_is_array(v))
-		return dhg_buf_puts(e->b, "[]");
+		return engine_emit__puts(e->b, "[]");
 	return put_scalar(e->b, v, indent, e->flags);
 }
 
@@ -693,7 +752,7 @@ int engine_emit_yaml(dhg_buf *b, const json_t *v, int flags, const json_t *comme
 	else if (json_is_array(v) && json_array_size(v) > 0)
 		err = emit_seq(&e, v, 0, 0, 0);
 	else if ((err = emit_node(&e, v, 2, 0)) == 0)
-		err = dhg_buf_putc(b, '\n');
+		err = engine_emit__putc(b, '\n');
 	dhg_buf_dispose(&e.path);
 	return err;
 }

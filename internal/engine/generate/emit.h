@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "util/buf.h"
 
@@ -59,5 +60,46 @@ int engine_emit_raw_add(json_t *map, const char *text);
 
 /* Appends s to b with every `{{` and `}}` escaped for Go templates. */
 int engine_emit_escape_template(dhg_buf *b, const char *s, size_t len);
+
+/* Fast appends for the generator's hot paths: the same results as dhg_buf_put/putc/fill
+ * (limit and growth handled there), inlined when the buffer already has room. */
+static inline int engine_emit__room(const dhg_buf *b, size_t n)
+{
+	return n < b->cap && b->len < b->cap - n && b->len + n <= (b->max ? b->max : DHG_BUF_DEFAULT_MAX);
+}
+
+static inline int engine_emit__put(dhg_buf *b, const void *s, size_t n)
+{
+	if (!engine_emit__room(b, n))
+		return dhg_buf_put(b, s, n);
+	memcpy(b->ptr + b->len, s, n);
+	b->len += n;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+static inline int engine_emit__puts(dhg_buf *b, const char *s)
+{
+	return engine_emit__put(b, s, strlen(s));
+}
+
+static inline int engine_emit__putc(dhg_buf *b, char c)
+{
+	if (!engine_emit__room(b, 1))
+		return dhg_buf_putc(b, c);
+	b->ptr[b->len++] = c;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+static inline int engine_emit__fill(dhg_buf *b, char c, size_t n)
+{
+	if (!engine_emit__room(b, n))
+		return dhg_buf_fill(b, c, n);
+	memset(b->ptr + b->len, c, n);
+	b->len += n;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
 
 #endif

@@ -455,14 +455,74 @@ oom:
 	return NULL;
 }
 
+/* The checks of tree_copy() without the copy: refuses what it refuses (same order, same
+ * messages); *shared is set when a container below v has another reference (a YAML alias). */
+static int tree_check(const json_t *v, int depth, int *shared)
+{
+	json_t *x;
+	const char *k;
+	size_t i;
+
+	if (depth > 200)
+		return dhg_error_set(DHG_EINVALID, "object nested deeper than 200 levels");
+	if (json_is_object(v)) {
+		if (depth && v->refcount != 1)
+			*shared = 1;
+		json_object_foreach((json_t *)v, k, x)
+		{
+			int err;
+			if (k[0] == '\x01')
+				return dhg_error_set(DHG_EINVALID,
+						     "a key starts with the control character U+0001, which is not supported");
+			if ((json_is_object(x) || json_is_array(x)) && (err = tree_check(x, depth + 1, shared)) < 0)
+				return err;
+		}
+	} else if (json_is_array(v)) {
+		if (depth && v->refcount != 1)
+			*shared = 1;
+		json_array_foreach(v, i, x)
+		{
+			int err;
+			if ((json_is_object(x) || json_is_array(x)) && (err = tree_check(x, depth + 1, shared)) < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* The template tree of it: with ctx->take and an input that nothing else references, the
+ * input object itself (it is released after the item, so editing it in place is safe and
+ * saves a copy of every container); else a copy. */
+static int tree_make(engine_process__ctx *ctx, engine_process__item *it)
+{
+	json_t *obj = (json_t *)it->obj;
+	int shared = 0, err;
+
+	if (ctx->take && json_is_object(obj) && obj->refcount == 1) {
+		if ((err = tree_check(obj, 0, &shared)) < 0)
+			return err;
+		if (!shared) {
+			json_t *ns = json_object_get(json_object_get(obj, "metadata"), "namespace");
+			/* it->ns points into obj: keep that string alive when the tree replaces it */
+			if (it->ns && json_is_string(ns) && json_string_value(ns) == it->ns)
+				it->kept_ns = json_incref(ns);
+			it->tree = json_incref(obj);
+			return 0;
+		}
+	}
+	if (!(it->tree = tree_copy(obj, 0)))
+		return dhg_error_last()->code ? dhg_error_last()->code : DHG_ENOMEM;
+	return 0;
+}
+
 int engine_process__item_run(engine_process__ctx *ctx, engine_process__item *it)
 {
 	json_t *meta;
 	int err = 0;
 	const char *k = it->kind;
 
-	if (!(it->tree = tree_copy(it->obj, 0)))
-		return dhg_error_last()->code ? dhg_error_last()->code : DHG_ENOMEM;
+	if ((err = tree_make(ctx, it)) < 0)
+		return err;
 	if (it->is_crd)
 		return 0;
 	if (!strcmp(k, "Deployment") || !strcmp(k, "StatefulSet") || !strcmp(k, "DaemonSet") ||

@@ -26,6 +26,7 @@ typedef struct engine_process__item {
 	int emitted;            /* written to the chart (tree freed after that) */
 	const char *notes_kind; /* kind shown in NOTES.txt (static, borrowed from obj, or owned_kind) */
 	char *owned_name, *owned_kind; /* copies kept when the input object is released early */
+	json_t *kept_ns; /* owned: metadata.namespace of obj, kept while tree == obj (ctx->take) */
 } engine_process__item;
 
 typedef struct engine_process__ctx {
@@ -39,6 +40,8 @@ typedef struct engine_process__ctx {
 	engine_file *extra;     /* owned: files/ entries */
 	size_t nextra, capextra;
 	engine_warnings *warnings;
+	int take; /* the inputs are released after their item: an item's tree may be its
+		   * input object itself when nothing else shares it (no copy) */
 } engine_process__ctx;
 
 /* Runs the processor for it->obj's kind; fills it->tree. Returns 0 or < 0. */
