@@ -422,6 +422,15 @@ START_TEST(test_engine_generate__take_same_chart_as_copy)
 		ck_assert_msg(strstr(dhg_error_last()->message, "shop/evil") && strstr(dhg_error_last()->message, "U+0001"),
 			      "message: %s", dhg_error_last()->message);
 		engine_objects_dispose(&z);
+		/* a key that is the byte 0x1B (once the block marker's key, by a C hex escape) is data */
+		load_yaml(&z, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
+			      "spec: {x: {\"\\e\": \"{{ evil }}\"}}\n");
+		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts), 0);
+		ck_assert_msg(strstr(engine_chart_file(c, "templates/w-widget.yaml")->data,
+				     "\"\\x1B\": \"{{ \"{{\" }} evil {{ \"}}\" }}\""),
+			      "%s", engine_chart_file(c, "templates/w-widget.yaml")->data);
+		engine_chart_free(c);
+		engine_objects_dispose(&z);
 	}
 }
 END_TEST

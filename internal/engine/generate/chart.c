@@ -50,13 +50,18 @@ static int files_add_take(files *f, const char *path, char *data, size_t len)
 	return 0;
 }
 
+/* Adds a copy of b's contents, exactly sized (no growth slack kept for the whole run), and
+ * clears b so that its memory serves the next file. */
 static int files_add_buf(files *f, const char *path, dhg_buf *b)
 {
-	size_t len = 0;
-	char *d;
-	if (b->len == 0 && engine_emit__putc(b, '\0') == 0)
-		b->len = 0;
-	d = dhg_buf_detach(b, &len);
+	size_t len = b->len;
+	char *d = malloc(len + 1);
+	if (d) {
+		if (len)
+			memcpy(d, b->ptr, len);
+		d[len] = '\0';
+	}
+	dhg_buf_clear(b);
 	return files_add_take(f, path, d, len);
 }
 

@@ -13,8 +13,10 @@
 #include "engine/engine.h"
 #include "util/error.h"
 
-#define MARK_INLINE "\x01i"
-#define MARK_BLOCK "\x01b"
+/* "\x01" "b": written as one literal "\x01b" would be the single byte 0x1B (hex escapes
+ * take every hex digit), a key input could carry (input keys starting with 0x01 are refused). */
+#define MARK_INLINE "\x01" "i"
+#define MARK_BLOCK "\x01" "b"
 #define RAW_PREFIX '\x01'
 #define MAX_DEPTH 200
 
@@ -37,18 +39,15 @@ json_t *engine_emit_marker_block(const char *text) { return marker_new(MARK_BLOC
 
 static const char *marker_text(const json_t *v, int *block)
 {
-	const json_t *t;
-	if (!json_is_object(v) || json_object_size(v) != 1)
+	void *it;
+	const char *k;
+	if (!json_is_object(v) || json_object_size(v) != 1 || !(it = json_object_iter((json_t *)v)))
 		return NULL;
-	if ((t = json_object_get(v, MARK_INLINE))) {
-		*block = 0;
-		return json_string_value(t);
-	}
-	if ((t = json_object_get(v, MARK_BLOCK))) {
-		*block = 1;
-		return json_string_value(t);
-	}
-	return NULL;
+	k = json_object_iter_key(it); /* the only key: no hash lookups */
+	if (strcmp(k, MARK_INLINE) && strcmp(k, MARK_BLOCK))
+		return NULL;
+	*block = !strcmp(k, MARK_BLOCK);
+	return json_string_value(json_object_iter_value(it));
 }
 
 int engine_emit_is_marker(const json_t *v)
@@ -71,7 +70,17 @@ int engine_emit_raw_add(json_t *map, const char *text)
 		if (k[0] == RAW_PREFIX && k[1] == 'r')
 			n++;
 	}
-	snprintf(key, sizeof(key), "\x01r%06zu", n);
+	/* "\x01r%06zu" without snprintf */
+	{
+		size_t d = 6, m = n;
+		for (size_t t = n / 1000000; t; t /= 10)
+			d++;
+		key[0] = RAW_PREFIX;
+		key[1] = 'r';
+		for (size_t j = d; j > 0; j--, m /= 10)
+			key[1 + j] = (char)('0' + m % 10);
+		key[2 + d] = '\0';
+	}
 	if (!(s = json_string(text)) || json_object_set_new(map, key, s) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;

@@ -44,12 +44,31 @@ char *engine_process__camel(const char *name)
 	return out;
 }
 
+/* Appends s to buf (size > 0, *len < size) as snprintf would: cut at size - 1. */
+static void cat(char *buf, size_t size, size_t *len, const char *s)
+{
+	size_t l = strlen(s);
+	if (l > size - 1 - *len)
+		l = size - 1 - *len;
+	memcpy(buf + *len, s, l);
+	*len += l;
+	buf[*len] = '\0';
+}
+
 const char *engine_process__what(char *buf, size_t size, const engine_process__item *it)
 {
-	if (it->ns)
-		snprintf(buf, size, "%s %s/%s", it->kind, it->ns, it->name);
-	else
-		snprintf(buf, size, "%s %s", it->kind, it->name);
+	size_t n = 0;
+	if (!size)
+		return buf;
+	buf[0] = '\0';
+	/* "%s %s/%s" (kind, namespace, name) or "%s %s", without snprintf (one per values entry) */
+	cat(buf, size, &n, it->kind);
+	cat(buf, size, &n, " ");
+	if (it->ns) {
+		cat(buf, size, &n, it->ns);
+		cat(buf, size, &n, "/");
+	}
+	cat(buf, size, &n, it->name);
 	return buf;
 }
 
@@ -171,7 +190,10 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 				goto done;
 			}
 			if (i == 1) {
-				snprintf(text, sizeof(text), "-- Settings of %s", engine_process__what(what, sizeof(what), it));
+				size_t tl = 0;
+				text[0] = '\0';
+				cat(text, sizeof(text), &tl, "-- Settings of ");
+				cat(text, sizeof(text), &tl, engine_process__what(what, sizeof(what), it));
 				if ((err = comment_set(ctx, key, text)) < 0)
 					goto done;
 			}
@@ -184,7 +206,13 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 		goto done;
 	}
 	if (comment) {
-		snprintf(text, sizeof(text), "-- %s (%s)", comment, engine_process__what(what, sizeof(what), it));
+		size_t tl = 0;
+		text[0] = '\0';
+		cat(text, sizeof(text), &tl, "-- ");
+		cat(text, sizeof(text), &tl, comment);
+		cat(text, sizeof(text), &tl, " (");
+		cat(text, sizeof(text), &tl, engine_process__what(what, sizeof(what), it));
+		cat(text, sizeof(text), &tl, ")");
 		err = comment_set(ctx, key, text);
 	}
 done:
