@@ -39,6 +39,7 @@ typedef struct rctx {
 	const char *reason;
 	char message[1024];
 	const char *event_type, *event_reason; /* NULL: no event */
+	char event_message[256];               /* "": the Event says `message` */
 	int error;
 	/* what was computed / written */
 	char version[128];
@@ -324,6 +325,25 @@ static void remember(rctx *r, const char *fp)
 	pthread_mutex_unlock(&r->c->written_mu);
 }
 
+/* A no-op reconcile (same chart, outputs already hold it). The Ready message keeps naming the
+ * write that produced the current outputs ("shop 0.1.0 written to ... and git a1b2c3d"): a
+ * redundant reconcile (resync, an unrelated change of a selected object, a request) must not
+ * turn it into "up to date", which named no commit and raced with readers of the message
+ * (test_operator_git flake), and needs no status patch at all. The Event says NoChange. */
+static void set_nochange(rctx *r)
+{
+	const json_t *ready = rt_conditions_get(json_object_get(r->old_status, "conditions"), RT_COND_READY);
+	const char *prev = json_string_value(json_object_get(ready, "message"));
+	const char *reason = json_string_value(json_object_get(ready, "reason"));
+	char up[256];
+	snprintf(up, sizeof(up), "%s %s is up to date (no change)", r->spec.chart_name, r->version);
+	if (prev && *prev && reason && !strcmp(reason, "Succeeded"))
+		set_outcome(r, RT_STATUS_READY, "Succeeded", RT_EVENT_NORMAL, "NoChange", "%s", prev);
+	else
+		set_outcome(r, RT_STATUS_READY, "Succeeded", RT_EVENT_NORMAL, "NoChange", "%s", up);
+	snprintf(r->event_message, sizeof(r->event_message), "%s", up);
+}
+
 /* ---- the main steps ---- */
 
 static int step_generate_and_write(rctx *r)
@@ -362,8 +382,7 @@ static int step_generate_and_write(rctx *r)
 			snprintf(r->version, sizeof(r->version), "%s", last_version);
 			snprintf(r->digest, sizeof(r->digest), "%s", last_digest);
 			r->resource_count = (long)json_integer_value(json_object_get(r->old_status, "resourceCount"));
-			set_outcome(r, RT_STATUS_READY, "Succeeded", RT_EVENT_NORMAL, "NoChange", "%s %s is up to date (no change)",
-				    r->spec.chart_name, r->version);
+			set_nochange(r);
 			const char *k;
 			json_t *o;
 			json_object_foreach((json_t *)r->old_status, k, o) if (!strcmp(k, "git") || !strcmp(k, "oci") || !strcmp(k, "local"))
@@ -399,8 +418,7 @@ static int step_generate_and_write(rctx *r)
 		snprintf(r->digest, sizeof(r->digest), "%s", r->chart->digest);
 		if (ogen == r->spec.generation && was_ready) {
 			/* Content unchanged and the outputs already hold it: nothing to write. */
-			set_outcome(r, RT_STATUS_READY, "Succeeded", RT_EVENT_NORMAL, "NoChange", "%s %s is up to date (no change)",
-				    r->spec.chart_name, r->version);
+			set_nochange(r);
 			json_t *o;
 			const char *k;
 			json_object_foreach((json_t *)r->old_status, k, o) if (!strcmp(k, "git") || !strcmp(k, "oci") || !strcmp(k, "local"))
@@ -441,6 +459,8 @@ static void note_forbidden(rctx *r)
 {
 	size_t off = strlen(r->message);
 	int n = 0;
+	if (strstr(r->message, "; not included (forbidden"))
+		return; /* a kept message (no-op reconcile) already says so */
 	for (int k = 0; hc_kinds[k].kind; k++) {
 		if (!r->spec.kind_enabled[k] || !r->c->kind_forbidden[k])
 			continue;
@@ -589,7 +609,7 @@ out:
 	/* always: status, Event, log */
 	perr = patch_status(&r);
 	if (r.event_reason && rt_leader_is_leader(c->opts.leader))
-		rt_recorder_event(c->rec, r.hc, r.event_type, r.event_reason, r.message);
+		rt_recorder_event(c->rec, r.hc, r.event_type, r.event_reason, *r.event_message ? r.event_message : r.message);
 	if (r.wrote)
 		metrics_gauge_set(c->m_last_write, key, (double)time(NULL));
 	if (error == 0 && perr < 0)

@@ -137,6 +137,10 @@ K annotate hc https -n shop --overwrite dhg.deckhouse.io/reconcile-requested-at=
 wait_eq 'op_status shop https .status.lastHandledReconcileAt' r1 || fail "reconcile request not handled"
 [ "$(head_of deploy-https main)" = "$(op_status shop https .status.git.commit)" ] \
 	&& [ "$(git -C "$GITSRV_ROOT/deploy-https.git" rev-list --count "$c_https..main")" = 1 ] || fail "a no-op reconcile committed"
+# the Ready message keeps naming the branch head after a no-op reconcile (it used to become
+# "up to date (no change)": the line-100 check flaked when a redundant reconcile came first)
+c=$(head_of deploy-https main)
+grep -qE "^shop 0.1.1 written to .* and git ${c:0:7}$" <<<"$(cond https message)" || fail "Ready message after a no-op: $(cond https message)"
 ok "no-op reconcile -> no commit"
 
 # fixing the Secret -> Ready (the failed key is retried with backoff, and the Secret is read each time)
