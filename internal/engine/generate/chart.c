@@ -50,13 +50,21 @@ static int files_add_take(files *f, const char *path, char *data, size_t len)
 	return 0;
 }
 
-/* Adds a copy of b's contents, exactly sized (no growth slack kept for the whole run), and
- * clears b so that its memory serves the next file. */
+/* Adds b's contents as a file, exactly sized (no growth slack kept for the whole run): a
+ * small file is copied and b keeps its memory for the next one; a big one (values.yaml) is
+ * handed over and shrunk in place, so that it never exists twice. */
 static int files_add_buf(files *f, const char *path, dhg_buf *b)
 {
 	size_t len = b->len;
-	char *d = malloc(len + 1);
-	if (d) {
+	char *d;
+	if (len >= ((size_t)64 << 10)) {
+		char *s;
+		d = dhg_buf_detach(b, &len);
+		if (d && (s = realloc(d, len + 1)))
+			d = s;
+		return files_add_take(f, path, d, len);
+	}
+	if ((d = malloc(len + 1))) {
 		if (len)
 			memcpy(d, b->ptr, len);
 		d[len] = '\0';
@@ -483,6 +491,12 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A mapping member; the key first, so that cmp_cstr sorts these. */
+typedef struct schema_member {
+	const char *k;
+	const json_t *v;
+} schema_member;
+
 typedef struct schema_ctx {
 	const json_t *opaque; /* paths ('\x1f'-joined) written as their type only */
 	dhg_buf path;
@@ -494,8 +508,8 @@ static int put_schema(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *k
 static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
 {
 	const char *type = "string", *k;
-	const char *small[32];
-	const char **keys = NULL;
+	schema_member small[32];
+	schema_member *keys = NULL;
 	json_t *x;
 	size_t n = 0;
 	int err;
@@ -533,17 +547,17 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	json_object_foreach((json_t *)v, k, x)
 	{
-		(void)x;
-		keys[n++] = k;
+		keys[n].k = k;
+		keys[n++].v = x;
 	}
-	qsort(keys, n, sizeof(*keys), cmp_cstr);
+	qsort(keys, n, sizeof(*keys), cmp_cstr); /* k is the first member */
 	if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(b, "\"properties\": {")) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		if ((i && (err = engine_emit__putc(b, ',')) < 0) || (err = engine_emit__putc(b, '\n')) < 0 ||
 		    (err = engine_emit__fill(b, ' ', (size_t)indent + 2)) < 0 ||
-		    (err = put_json_string(b, keys[i])) < 0 || (err = engine_emit__puts(b, ": ")) < 0 ||
-		    (err = put_schema(sc, b, json_object_get(v, keys[i]), keys[i], indent + 2, depth + 1)) < 0)
+		    (err = put_json_string(b, keys[i].k)) < 0 || (err = engine_emit__puts(b, ": ")) < 0 ||
+		    (err = put_schema(sc, b, keys[i].v, keys[i].k, indent + 2, depth + 1)) < 0)
 			goto done;
 	}
 	if ((err = engine_emit__putc(b, '\n')) < 0 || (err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 ||
@@ -608,11 +622,16 @@ static int put_values(files *f, engine_process__ctx *ctx)
 		goto done;
 	if ((err = files_add_buf(f, "values.yaml", &b)) < 0)
 		goto done;
+	json_decref(ctx->comments); /* not needed any more: memory for the schema */
+	ctx->comments = NULL;
 	if ((err = dhg_buf_printf(&b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
 	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = engine_emit__puts(&b, ",\n")) < 0 ||
 	    (err = put_schema_members(&sc, &b, ctx->values, NULL, 2, 0)) < 0 || (err = engine_emit__puts(&b, "\n}\n")) < 0)
 		goto done;
 	err = files_add_buf(f, "values.schema.json", &b);
+	json_decref(ctx->values);
+	json_decref(ctx->opaque);
+	ctx->values = ctx->opaque = NULL;
 done:
 	dhg_buf_dispose(&sc.path);
 	dhg_buf_dispose(&b);

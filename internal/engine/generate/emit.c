@@ -24,7 +24,7 @@
 
 static json_t *marker_new(const char *key, const char *text)
 {
-	json_t *o = json_object(), *s = json_string(text ? text : "");
+	json_t *o = json_object(), *s = text ? engine_emit__text(text, strlen(text)) : json_string("");
 	if (!o || !s || json_object_set_new(o, key, s) < 0) {
 		json_decref(o);
 		if (!o)
@@ -81,7 +81,7 @@ int engine_emit_raw_add(json_t *map, const char *text)
 			key[1 + j] = (char)('0' + m % 10);
 		key[2 + d] = '\0';
 	}
-	if (!(s = json_string(text)) || json_object_set_new(map, key, s) < 0)
+	if (!text || !(s = engine_emit__text(text, strlen(text))) || json_object_set_new(map, key, s) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;
 }

@@ -61,6 +61,17 @@ int engine_emit_raw_add(json_t *map, const char *text);
 /* Appends s to b with every `{{` and `}}` escaped for Go templates. */
 int engine_emit_escape_template(dhg_buf *b, const char *s, size_t len);
 
+/* A new jansson string for generated text (markers, comments): ASCII text skips jansson's
+ * per-character UTF-8 check, anything else is checked as json_stringn() does. NULL on
+ * OOM or invalid UTF-8. */
+static inline json_t *engine_emit__text(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80 || !s[i])
+			return json_stringn(s, len);
+	return json_stringn_nocheck(s, len);
+}
+
 /* Fast appends for the generator's hot paths: the same results as dhg_buf_put/putc/fill
  * (limit and growth handled there), inlined when the buffer already has room. */
 static inline int engine_emit__room(const dhg_buf *b, size_t n)

@@ -144,7 +144,7 @@ static void key_add(char *key, size_t *len, size_t cap, const char *s, int sep)
 
 static int comment_set(engine_process__ctx *ctx, const char *key, const char *text)
 {
-	json_t *s = json_string(text);
+	json_t *s = engine_emit__text(text, strlen(text));
 	if (!s || json_object_set_new(ctx->comments, key, s) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;
