@@ -24,18 +24,18 @@ essential=$(dpkg-query -W -f='${Package} ${Essential} ${Priority}\n' | awk '$2==
 have=$(printf '%s\n%s\n%s\n' "$runtime_pkgs" "$closure" "$essential" | sort -u)
 
 missing=0
-for b in "${bins[@]}"; do
-	while read -r lib; do
-		[ -n "$lib" ] || continue
-		real=$(readlink -f "$lib")
-		owner=$(dpkg -S "$lib" 2>/dev/null | head -n1 | cut -d: -f1) || true
-		[ -n "$owner" ] || owner=$(dpkg -S "$real" 2>/dev/null | head -n1 | cut -d: -f1) || true
-		if [ -z "$owner" ]; then echo "no package owns $lib ($b)"; missing=1; continue; fi
-		if ! grep -qx "$owner" <<<"$have"; then
-			echo "MISSING: $(basename "$b") needs $lib from package '$owner', not installed by the runtime stage"
-			missing=1
-		fi
-	done < <(ldd "$b" | awk '/=> \//{print $3}')
-done
+# Every library any binary loads, resolved once, owners looked up in one dpkg -S call.
+ldd "${bins[@]}" | awk '/=> \//{print $3}' | sort -u >"$T/libs"
+while read -r lib; do readlink -f "$lib"; done <"$T/libs" >"$T/real"
+owners=$( (dpkg -S $(cat "$T/libs" "$T/real") 2>/dev/null || true) | sed 's/:[^ ]*: /\t/; s/: /\t/')
+while read -r lib; do
+	real=$(readlink -f "$lib")
+	owner=$(awk -F'\t' -v a="$lib" -v b="$real" '$2==a || $2==b {print $1; exit}' <<<"$owners")
+	if [ -z "$owner" ]; then echo "no package owns $lib"; missing=1; continue; fi
+	if ! grep -qx "$owner" <<<"$have"; then
+		echo "MISSING: $lib from package '$owner' is not installed by the runtime stage"
+		missing=1
+	fi
+done <"$T/libs"
 [ $missing = 0 ] || fail "the runtime stage lacks libraries"
 ok "runtime stage covers the shared libraries of ${bins[*]##*/} (packages: $(echo $runtime_pkgs))"
