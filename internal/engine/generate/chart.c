@@ -193,6 +193,26 @@ fail:
 
 /* ---- object bookkeeping ------------------------------------------------------------------- */
 
+/* a b c d concatenated (NULL parts end the list), malloc'ed; NULL with the error set if OOM. */
+static char *join(const char *a, const char *b, const char *c, const char *d)
+{
+	const char *parts[4] = {a, b, c, d};
+	size_t len[4] = {0, 0, 0, 0}, total = 0, n;
+	char *out, *p;
+	for (n = 0; n < 4 && parts[n]; n++)
+		total += len[n] = strlen(parts[n]);
+	if (!(out = p = malloc(total + 1))) {
+		dhg_error_set(DHG_ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, parts[i], len[i]);
+		p += len[i];
+	}
+	*p = '\0';
+	return out;
+}
+
 static const char *sget(const json_t *o, const char *k1, const char *k2)
 {
 	const json_t *v = json_object_get(o, k1);
@@ -486,16 +506,8 @@ static int put_json_string(dhg_buf *b, const char *s)
 	return err ? err : engine_emit__putc(b, '"');
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
 
-/* A mapping member; the key first, so that cmp_cstr sorts these. */
-typedef struct schema_member {
-	const char *k;
-	const json_t *v;
-} schema_member;
+typedef engine_emit__member schema_member;
 
 typedef struct schema_ctx {
 	const json_t *opaque; /* paths ('\x1f'-joined) written as their type only */
@@ -550,7 +562,7 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		keys[n].k = k;
 		keys[n++].v = x;
 	}
-	qsort(keys, n, sizeof(*keys), cmp_cstr); /* k is the first member */
+	engine_emit__sort(keys, n, 0);
 	if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(b, "\"properties\": {")) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
@@ -735,7 +747,7 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		}
 		{
 			char *fn = file_name(it->name);
-			base = !fn ? NULL : it->is_crd ? dhg_asprintf("crds/%s", fn) : dhg_asprintf("templates/%s-%s", fn, kl);
+			base = !fn ? NULL : it->is_crd ? join("crds/", fn, NULL, NULL) : join("templates/", fn, "-", kl);
 			free(fn);
 		}
 		free(kl);
@@ -745,7 +757,7 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		}
 		for (int k = 1;; k++) {
 			free(cand);
-			cand = k == 1 ? dhg_asprintf("%s.yaml", base) : dhg_asprintf("%s-%d.yaml", base, k);
+			cand = k == 1 ? join(base, ".yaml", NULL, NULL) : dhg_asprintf("%s-%d.yaml", base, k);
 			if (!cand) {
 				free(base);
 				err = DHG_ENOMEM;
@@ -770,7 +782,8 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 			free(it->vsub);
 			it->vsub = k == 1 ? dhg_strdup(ks) : dhg_asprintf("%s%d", ks, k);
 			dhg_buf_clear(&b);
-			if (!it->vsub || dhg_buf_printf(&b, "%s\x1f%s", it->vkey, it->vsub) < 0) {
+			if (!it->vsub || engine_emit__puts(&b, it->vkey) < 0 || engine_emit__putc(&b, '\x1f') < 0 ||
+			    engine_emit__puts(&b, it->vsub) < 0) {
 				free(ks);
 				err = DHG_ENOMEM;
 				goto done;
@@ -785,7 +798,8 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		}
 		if (!strcmp(it->kind, "ConfigMap") && !strcmp(it->api, "v1")) {
 			dhg_buf_clear(&b);
-			if (dhg_buf_printf(&b, "%s\x1f%s", it->ns ? it->ns : "", it->name) < 0 ||
+			if (engine_emit__puts(&b, it->ns ? it->ns : "") < 0 || engine_emit__putc(&b, '\x1f') < 0 ||
+			    engine_emit__puts(&b, it->name) < 0 ||
 			    json_object_set_new(ctx.configmaps, dhg_buf_cstr(&b), json_string(it->path)) < 0) {
 				err = dhg_error_set(DHG_ENOMEM, "out of memory");
 				goto done;

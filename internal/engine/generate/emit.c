@@ -532,11 +532,7 @@ static int cmp_keys(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A mapping member: key first, so that cmp_keys and cmp_keys_k8s sort these too. */
-typedef struct member {
-	const char *k;
-	const json_t *v;
-} member;
+typedef engine_emit__member member;
 
 static int top_rank(const char *k)
 {
@@ -556,6 +552,29 @@ static int cmp_keys_k8s(const void *a, const void *b)
 	if (rx != ry)
 		return rx - ry;
 	return strcmp(x, y);
+}
+
+/* Small mappings (nearly all of them) are insertion-sorted: no comparator calls through a
+ * function pointer, no merge buffer. Same order as qsort with cmp_keys / cmp_keys_k8s. */
+void engine_emit__sort(engine_emit__member *m, size_t n, int k8s)
+{
+	if (n > 24) {
+		qsort(m, n, sizeof(*m), k8s ? cmp_keys_k8s : cmp_keys);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		engine_emit__member x = m[i];
+		int rx = k8s ? top_rank(x.k) : 0;
+		size_t j = i;
+		while (j > 0) {
+			int ry = k8s ? top_rank(m[j - 1].k) : 0;
+			if (ry < rx || (ry == rx && strcmp(m[j - 1].k, x.k) < 0))
+				break;
+			m[j] = m[j - 1];
+			j--;
+		}
+		m[j] = x;
+	}
 }
 
 static int put_comment(emitter *e, const char *key, int indent)
@@ -649,7 +668,7 @@ static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, i
 			keys[nk++].v = v;
 		}
 	}
-	qsort(keys, nk, sizeof(*keys), top && (e->flags & ENGINE_EMIT_K8S_ORDER) ? cmp_keys_k8s : cmp_keys);
+	engine_emit__sort(keys, nk, top && (e->flags & ENGINE_EMIT_K8S_ORDER));
 	qsort(raws, nr, sizeof(*raws), cmp_keys);
 	for (i = 0; i < nk; i++) {
 		int ind = (i == 0 && first_inline) ? 0 : indent;

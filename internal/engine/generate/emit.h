@@ -61,6 +61,16 @@ int engine_emit_raw_add(json_t *map, const char *text);
 /* Appends s to b with every `{{` and `}}` escaped for Go templates. */
 int engine_emit_escape_template(dhg_buf *b, const char *s, size_t len);
 
+/* A mapping member, for writing members in key order. */
+typedef struct engine_emit__member {
+	const char *k;
+	const json_t *v;
+} engine_emit__member;
+
+/* Sorts m[0..n) by key, bytewise (strcmp); with k8s, apiVersion, kind, metadata first. Keys
+ * are unique (members of one mapping). Not allocating; thread-safe. */
+void engine_emit__sort(engine_emit__member *m, size_t n, int k8s);
+
 /* A new jansson string for generated text (markers, comments): ASCII text skips jansson's
  * per-character UTF-8 check, anything else is checked as json_stringn() does. NULL on
  * OOM or invalid UTF-8. */

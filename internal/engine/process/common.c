@@ -398,6 +398,15 @@ static int add_labels(engine_process__ctx *ctx, json_t *meta)
 		if (json_object_get(labels, std_labels[i]))
 			present = 1;
 	if (!present) {
+		char small[160];
+		size_t n = 0;
+		if (strlen(ctx->chart) < 100) { /* always: a DNS label; no printf per object */
+			small[0] = '\0';
+			cat(small, sizeof(small), &n, "{{- include \"");
+			cat(small, sizeof(small), &n, ctx->chart);
+			cat(small, sizeof(small), &n, ".labels\" $ | nindent \x02 }}");
+			return engine_emit_raw_add(labels, small);
+		}
 		if (!(line = dhg_asprintf("{{- include \"%s.labels\" $ | nindent \x02 }}", ctx->chart)))
 			return DHG_ENOMEM;
 		err = engine_emit_raw_add(labels, line);
