@@ -199,9 +199,12 @@ int engine_emit_plain_ok(const char *s, size_t len)
 		return 0;
 	if (s[0] == ' ' || s[len - 1] == ' ')
 		return 0;
-	/* one pass over ASCII text: control characters, ": " and " #" */
+	/* one pass over ASCII text: control characters, ": " and " #"; most bytes are none of
+	 * these (one table look-up each) */
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
+		if (!(ch < 0x20 || ch >= 0x7F || ch == ':' || ch == ' '))
+			continue;
 		if (ch >= 0x80)
 			break;
 		if (ch < 0x20 || ch == 0x7F)
@@ -265,10 +268,21 @@ static int block_ok(const char *s, size_t len)
 
 /* ---- writers ------------------------------------------------------------------------------ */
 
+/* 1 when s holds "{{" or "}}". */
+static int has_braces(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if ((s[i] == '{' || s[i] == '}') && s[i + 1] == s[i])
+			return 1;
+	return 0;
+}
+
 int engine_emit_escape_template(dhg_buf *b, const char *s, size_t len)
 {
 	size_t i = 0, from = 0;
 	int err;
+	if (!has_braces(s, len)) /* the usual case: one scan, one copy */
+		return engine_emit__put(b, s, len);
 	while (i + 1 < len) {
 		if ((s[i] == '{' && s[i + 1] == '{') || (s[i] == '}' && s[i + 1] == '}')) {
 			if ((err = engine_emit__put(b, s + from, i - from)) < 0)
@@ -290,15 +304,6 @@ static int put_text(dhg_buf *b, const char *s, size_t len, int flags)
 	if (flags & ENGINE_EMIT_TEMPLATE)
 		return engine_emit_escape_template(b, s, len);
 	return engine_emit__put(b, s, len);
-}
-
-/* 1 when s holds "{{" or "}}". */
-static int has_braces(const char *s, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i++)
-		if ((s[i] == '{' || s[i] == '}') && s[i + 1] == s[i])
-			return 1;
-	return 0;
 }
 
 static int put_dquoted(dhg_buf *b, const char *s, size_t len, int flags)
