@@ -414,21 +414,26 @@ static int add_labels(engine_process__ctx *ctx, json_t *meta)
 		return err;
 	}
 	for (size_t i = 0; std_labels[i]; i++) {
-		const char *fmt;
+		char buf[512];
+		size_t n = 0;
 		if (json_object_get(labels, std_labels[i]))
 			continue;
-		switch (i) {
-		case 0: fmt = "%s: {{ include \"%s.chart\" $ | quote }}"; break;
-		case 1: fmt = "%s: {{ include \"%s.name\" $ | quote }}"; break;
-		case 2: fmt = "%s: {{ .Release.Name | quote }}%.0s"; break;
-		case 3: fmt = "{{- if .Chart.AppVersion }}\n%s: {{ .Chart.AppVersion | quote }}%.0s\n{{- end }}"; break;
-		default: fmt = "%s: {{ .Release.Service | quote }}%.0s"; break;
+		buf[0] = '\0';
+		if (i == 3)
+			cat(buf, sizeof(buf), &n, "{{- if .Chart.AppVersion }}\n");
+		cat(buf, sizeof(buf), &n, std_labels[i]);
+		switch (i) { /* the chart name is a DNS label: no truncation */
+		case 0:
+		case 1:
+			cat(buf, sizeof(buf), &n, ": {{ include \"");
+			cat(buf, sizeof(buf), &n, ctx->chart);
+			cat(buf, sizeof(buf), &n, i == 0 ? ".chart\" $ | quote }}" : ".name\" $ | quote }}");
+			break;
+		case 2: cat(buf, sizeof(buf), &n, ": {{ .Release.Name | quote }}"); break;
+		case 3: cat(buf, sizeof(buf), &n, ": {{ .Chart.AppVersion | quote }}\n{{- end }}"); break;
+		default: cat(buf, sizeof(buf), &n, ": {{ .Release.Service | quote }}"); break;
 		}
-		if (!(line = dhg_asprintf(fmt, std_labels[i], ctx->chart)))
-			return DHG_ENOMEM;
-		err = engine_emit_raw_add(labels, line);
-		free(line);
-		if (err < 0)
+		if ((err = engine_emit_raw_add(labels, buf)) < 0)
 			return err;
 	}
 	return 0;

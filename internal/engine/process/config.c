@@ -185,11 +185,15 @@ static int secret_section(engine_process__ctx *ctx, engine_process__item *it, co
 			for (char *p = plain; *p; p++)
 				if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
 					*p = '_';
-			err = dhg_buf_printf(&b,
-					     "{{ required \"set %s.%s.%s.%s (the value of key %s of %s is not "
-					     "stored in the chart)\" %s%s | toJson }}",
-					     it->vkey, it->vsub, section, esc, plain, what, dhg_buf_cstr(&ref),
-					     is_data ? " | b64enc" : "");
+			/* "{{ required \"set %s.%s.%s.%s (the value of key %s of %s is not stored in the
+			 * chart)\" %s%s | toJson }}", without printf */
+			const char *parts[] = {"{{ required \"set ", it->vkey, ".", it->vsub, ".", section, ".", esc,
+					       " (the value of key ", plain, " of ", what,
+					       " is not stored in the chart)\" ", dhg_buf_cstr(&ref),
+					       is_data ? " | b64enc" : "", " | toJson }}"};
+			err = 0;
+			for (size_t pi = 0; !err && pi < sizeof(parts) / sizeof(parts[0]); pi++)
+				err = dhg_buf_puts(&b, parts[pi]);
 		}
 		if (err < 0)
 			goto done;
