@@ -432,6 +432,29 @@ START_TEST(test_engine_generate__take_same_chart_as_copy)
 		engine_chart_free(c);
 		engine_objects_dispose(&z);
 	}
+	/* nesting: a scalar 201 levels down is refused with and without the copy; 200 is fine */
+	for (int levels = 199; levels <= 200; levels++) {
+		for (int take = 0; take < 2; take++) {
+			engine_objects z = ENGINE_OBJECTS_INIT;
+			engine_chart *c = NULL;
+			json_t *leaf = json_pack("{s:i}", "a", 1), *o;
+			for (int d = 1; d < levels; d++)
+				leaf = json_pack("{s:o}", "n", leaf);
+			o = json_pack("{s:s,s:s,s:{s:s},s:o}", "apiVersion", "example.com/v1", "kind", "Deep", "metadata",
+				      "name", "deep", "x", leaf);
+			ck_assert_ptr_nonnull(o);
+			ck_assert_int_eq(engine_objects_add_take(&z, o, "t", 0, 1), 0);
+			int rc = take ? engine_chart__generate_take(&c, &z, &opts) : engine_chart_generate(&c, &z, &opts);
+			if (levels == 199) {
+				ck_assert_msg(rc == 0, "levels %d take %d: %s", levels, take, dhg_error_last()->message);
+			} else {
+				ck_assert_int_eq(rc, DHG_EINVALID);
+				ck_assert(strstr(dhg_error_last()->message, "deeper than 200"));
+			}
+			engine_chart_free(c);
+			engine_objects_dispose(&z);
+		}
+	}
 }
 END_TEST
 

@@ -516,7 +516,9 @@ static int tree_check(const json_t *v, int depth, int *shared)
 			if (k[0] == '\x01')
 				return dhg_error_set(DHG_EINVALID,
 						     "a key starts with the control character U+0001, which is not supported");
-			if ((json_is_object(x) || json_is_array(x)) && (err = tree_check(x, depth + 1, shared)) < 0)
+			/* scalars too: tree_copy() refuses any value deeper than 200 */
+			if ((json_is_object(x) || json_is_array(x) || depth >= 200) &&
+			    (err = tree_check(x, depth + 1, shared)) < 0)
 				return err;
 		}
 	} else if (json_is_array(v)) {
@@ -525,7 +527,8 @@ static int tree_check(const json_t *v, int depth, int *shared)
 		json_array_foreach(v, i, x)
 		{
 			int err;
-			if ((json_is_object(x) || json_is_array(x)) && (err = tree_check(x, depth + 1, shared)) < 0)
+			if ((json_is_object(x) || json_is_array(x) || depth >= 200) &&
+			    (err = tree_check(x, depth + 1, shared)) < 0)
 				return err;
 		}
 	}
