@@ -308,7 +308,10 @@ static int count_tags(json_t *counts, const json_t *v, int depth)
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, x)
 		{
-			if ((!strcmp(k, "containers") || !strcmp(k, "initContainers")) && json_is_array(x)) {
+			if (!json_is_object(x) && !json_is_array(x))
+				continue; /* nothing below a scalar */
+			if ((k[0] == 'c' || k[0] == 'i') && (!strcmp(k, "containers") || !strcmp(k, "initContainers")) &&
+			    json_is_array(x)) {
 				json_t *c;
 				json_array_foreach(x, i, c)
 				{
@@ -335,7 +338,8 @@ static int count_tags(json_t *counts, const json_t *v, int depth)
 			}
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x) if ((err = count_tags(counts, x, depth + 1)) < 0) return err;
+		json_array_foreach(v, i, x) if ((json_is_object(x) || json_is_array(x)) &&
+						 (err = count_tags(counts, x, depth + 1)) < 0) return err;
 	}
 	return 0;
 }
