@@ -296,50 +296,95 @@ static int count_add(json_t *counts, const char *k)
 	return json_object_set_new(counts, k, json_integer(1)) < 0 ? dhg_error_set(DHG_ENOMEM, "out of memory") : 0;
 }
 
-/* Image tags of every container of every object, counted. */
-static int count_tags(json_t *counts, const json_t *v, int depth)
+/* Counts the image tags of the containers array x. */
+static int count_images(json_t *counts, const json_t *x)
+{
+	json_t *c;
+	size_t i;
+	json_array_foreach(x, i, c)
+	{
+		const char *img = sget(c, "image", NULL), *at, *col = NULL, *sl;
+		int err;
+		if (!img)
+			continue;
+		at = strchr(img, '@');
+		sl = strrchr(img, '/');
+		for (const char *p = sl ? sl : img; *p && (!at || p < at); p++)
+			if (*p == ':')
+				col = p;
+		if (col) {
+			char *t = dhg_strndup(col + 1, at ? (size_t)(at - col - 1) : strlen(col + 1));
+			if (!t)
+				return DHG_ENOMEM;
+			err = count_add(counts, t);
+			free(t);
+			if (err < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* One walk over an input object for two things:
+ * - the image tags of its containers, counted into counts: every "containers" /
+ *   "initContainers" array of a mapping within 12 levels (count = 0 below that, and inside
+ *   such an array);
+ * - what the template copy (process/common.c tree_copy) would refuse, recorded in it->refusal
+ *   (first one in walk order; the walk ends there), and it->shared when a container below the
+ *   root has another reference: the in-place template path (ctx.take) uses these instead of a
+ *   second walk. Returns 0 or DHG_ENOMEM. */
+static int scan(json_t *counts, const json_t *v, int depth, int count, engine_process__item *it)
 {
 	const char *k;
 	json_t *x;
 	size_t i;
 	int err;
-	if (depth > 12)
+
+	if (depth > 200) {
+		it->refusal = ENGINE_PROCESS_TOO_DEEP;
 		return 0;
+	}
+	if (depth > 12)
+		count = 0;
+	if (depth && v->refcount != 1)
+		it->shared = 1;
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, x)
 		{
-			if (!json_is_object(x) && !json_is_array(x))
-				continue; /* nothing below a scalar */
-			if ((k[0] == 'c' || k[0] == 'i') && (!strcmp(k, "containers") || !strcmp(k, "initContainers")) &&
-			    json_is_array(x)) {
-				json_t *c;
-				json_array_foreach(x, i, c)
-				{
-					const char *img = sget(c, "image", NULL), *at, *col = NULL, *sl;
-					if (!img)
-						continue;
-					at = strchr(img, '@');
-					sl = strrchr(img, '/');
-					for (const char *p = sl ? sl : img; *p && (!at || p < at); p++)
-						if (*p == ':')
-							col = p;
-					if (col) {
-						char *t = dhg_strndup(col + 1, at ? (size_t)(at - col - 1) : strlen(col + 1));
-						if (!t)
-							return DHG_ENOMEM;
-						err = count_add(counts, t);
-						free(t);
-						if (err < 0)
-							return err;
-					}
-				}
-			} else if ((err = count_tags(counts, x, depth + 1)) < 0) {
-				return err;
+			int below = count;
+			if (k[0] == '\x01') {
+				it->refusal = ENGINE_PROCESS_RESERVED_KEY;
+				return 0;
 			}
+			if (!json_is_object(x) && !json_is_array(x)) {
+				if (depth >= 200) { /* a scalar below level 200 */
+					it->refusal = ENGINE_PROCESS_TOO_DEEP;
+					return 0;
+				}
+				continue;
+			}
+			if (count && (k[0] == 'c' || k[0] == 'i') &&
+			    (!strcmp(k, "containers") || !strcmp(k, "initContainers")) && json_is_array(x)) {
+				if ((err = count_images(counts, x)) < 0)
+					return err;
+				below = 0;
+			}
+			if ((err = scan(counts, x, depth + 1, below, it)) < 0 || it->refusal)
+				return err;
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x) if ((json_is_object(x) || json_is_array(x)) &&
-						 (err = count_tags(counts, x, depth + 1)) < 0) return err;
+		json_array_foreach(v, i, x)
+		{
+			if (!json_is_object(x) && !json_is_array(x)) {
+				if (depth >= 200) {
+					it->refusal = ENGINE_PROCESS_TOO_DEEP;
+					return 0;
+				}
+				continue;
+			}
+			if ((err = scan(counts, x, depth + 1, count, it)) < 0 || it->refusal)
+				return err;
+		}
 	}
 	return 0;
 }
@@ -728,8 +773,9 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		}
 		if (it->ns && (err = count_add(nscount, it->ns)) < 0)
 			goto done;
-		if ((err = count_tags(tags, it->obj, 0)) < 0)
+		if ((err = scan(tags, it->obj, 0, 1, it)) < 0)
 			goto done;
+		it->scanned = 1;
 	}
 	qsort(items, n, sizeof(*items), cmp_item);
 	release_ns = opts->release_namespace ? opts->release_namespace : most_common(nscount);

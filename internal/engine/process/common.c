@@ -544,8 +544,16 @@ static int tree_make(engine_process__ctx *ctx, engine_process__item *it)
 	int shared = 0, err;
 
 	if (ctx->take && json_is_object(obj) && obj->refcount == 1) {
-		if ((err = tree_check(obj, 0, &shared)) < 0)
+		if (it->scanned) { /* the generator's first walk did the checks */
+			if (it->refusal == ENGINE_PROCESS_TOO_DEEP)
+				return dhg_error_set(DHG_EINVALID, "object nested deeper than 200 levels");
+			if (it->refusal == ENGINE_PROCESS_RESERVED_KEY)
+				return dhg_error_set(DHG_EINVALID,
+						     "a key starts with the control character U+0001, which is not supported");
+			shared = it->shared;
+		} else if ((err = tree_check(obj, 0, &shared)) < 0) {
 			return err;
+		}
 		if (!shared) {
 			json_t *ns = json_object_get(json_object_get(obj, "metadata"), "namespace");
 			/* it->ns points into obj: keep that string alive when the tree replaces it */

@@ -27,7 +27,14 @@ typedef struct engine_process__item {
 	const char *notes_kind; /* kind shown in NOTES.txt (static, borrowed from obj, or owned_kind) */
 	char *owned_name, *owned_kind; /* copies kept when the input object is released early */
 	json_t *kept_ns; /* owned: metadata.namespace of obj, kept while tree == obj (ctx->take) */
+	/* Set by the generator's first walk over obj (scanned = 1): what tree_copy() would refuse
+	 * (ENGINE_PROCESS_TOO_DEEP / ENGINE_PROCESS_RESERVED_KEY, the first one in walk order, or
+	 * 0), and whether a container below the root has another reference (shared). */
+	int scanned, refusal, shared;
 } engine_process__item;
+
+#define ENGINE_PROCESS_TOO_DEEP 1
+#define ENGINE_PROCESS_RESERVED_KEY 2
 
 typedef struct engine_process__ctx {
 	const engine_options *opts;
