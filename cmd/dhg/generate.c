@@ -257,7 +257,9 @@ int dhg_cmd_generate(int argc, char **argv)
 	if (dry_run) {
 		for (size_t i = 0; i < chart->nfiles; i++) {
 			const engine_file *f = &chart->files[i];
-			printf("---\n# Source: %s\n", f->path);
+			fputs("---\n# Source: ", stdout);
+			fputs(f->path, stdout);
+			putchar('\n');
 			fwrite(f->data, 1, f->len, stdout);
 			if (f->len && f->data[f->len - 1] != '\n')
 				putchar('\n');
