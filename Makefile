@@ -56,6 +56,13 @@ $(foreach a,$(AREAS),$(if $(SRC_$(a)),$(eval $(call area_rules,$(a)))))
 # ---- binaries -----------------------------------------------------------------------------
 SRC_dhg      := $(call srcs_of,cmd/dhg)
 SRC_operator := $(call srcs_of,cmd/dhg-operator)
+
+# The version is compiled into the commands: rebuild them when it changes.
+VERSION_STAMP := $(BUILD)/.version
+.PHONY: FORCE
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(BUILD); echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(call obj,$(SRC_dhg) $(SRC_operator)): $(VERSION_STAMP)
 BINS := $(if $(SRC_dhg),$(BUILD)/dhg) $(if $(SRC_operator),$(BUILD)/dhg-operator)
 
 $(BUILD)/dhg: $(call obj,$(SRC_dhg)) $(call libs_for,output) $(call libs_for,engine)
