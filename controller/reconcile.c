@@ -264,9 +264,14 @@ static int write_outputs(rctx *r, const char *source_desc)
 		error = controller__write_output(&res, r->c, kinds[i], &req);
 		json_decref(data);
 		if (error < 0) {
-			set_outcome(r, RT_STATUS_FAILED, reasons[i], RT_EVENT_WARNING, "WriteFailed", "%s output: %s", kinds[i],
-				    dhg_error_last()->message);
-			return error;
+			/* Not transient: an OCI tag that exists with another digest (never overwritten) and
+			 * a git push the server declines (protected branch, hook; also a refused host key
+			 * or certificate) stay so until a person acts. Stalled, no backoff: retried when
+			 * the spec or the selected objects change, on spec.sync.interval, or on request. */
+			bool stuck = (i == 2 && error == DHG_ECONFLICT) || (i == 1 && error == DHG_EFORBIDDEN);
+			set_outcome(r, stuck ? RT_STATUS_STALLED : RT_STATUS_FAILED, reasons[i], RT_EVENT_WARNING, "WriteFailed",
+				    "%s output: %s", kinds[i], dhg_error_last()->message);
+			return stuck ? DHG_ETERMINAL : error;
 		}
 		if (res.changed) {
 			r->wrote = 1;

@@ -5,7 +5,8 @@
 # holds the reference and the registry's manifest digest; helm 3.17 and 4.1 pull / show chart
 # that reference and get exactly the chart the operator generated (same files as its local
 # output); drift -> a new version under a new tag, old tag untouched; no-op resyncs push nothing;
-# a tag already holding other content -> Ready=False/OCIFailed, the tag is not overwritten.
+# a tag already holding other content -> Ready=False/OCIFailed + Stalled=True, no backoff retries
+# (only the periodic resync tries again), the tag is not overwritten; a version bump recovers.
 # Also: a basic-auth Secret (username/password) with `insecure: true` to a plain-HTTP registry.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emulator.sh"
@@ -153,16 +154,37 @@ grep -qF "$REG_PASS" <<<"$msg" && fail "password in the message"
 [ "$(tag_digest 0.1.2)" = "$df" ] || fail "0.1.2 was overwritten"
 [ "$(op_status shop shop .status.oci.reference)" = "$RH/$REPO/shop:0.1.1" ] || fail "status.oci moved on a failed push"
 ok "existing 0.1.2 with other content -> Ready=False/OCIFailed: $msg"
-# What the operator does next: the error is not terminal, so the key is retried with the work
-# queue's exponential backoff (5 ms doubling, capped); the tag stays as it is on every retry.
+# What the operator does next: a conflict is not transient (nothing changes until the spec
+# does, or the foreign tag goes away), so the HelmChart is Stalled and the key is NOT retried
+# with the work queue's backoff; only the periodic resync (interval 2s here) tries it again.
+metric() { curl -sf "http://127.0.0.1:$OP_METRICS/metrics" | sed -n "s/^$1 //p"; }
+stalled() { op_status shop shop '.status.conditions[?(@.type=="Stalled")].'"$1"; }
+wait_eq 'stalled status' True || fail "no Stalled=True on a conflict: $(op_status shop shop .status.conditions)"
+[ "$(stalled reason)" = OCIFailed ] || fail "Stalled reason '$(stalled reason)', want OCIFailed"
+[ -z "$(op_status shop shop '.status.conditions[?(@.type=="Reconciling")].status')" ] \
+	|| fail "Reconciling still set while Stalled: $(op_status shop shop .status.conditions)"
+sleep 0.5 # let the reconcile that reported the conflict finish its log line
+r0=$(metric dhg_workqueue_retries_total)
+e0=$(metric 'dhg_reconcile_total{result="error"}')
+t0=$(metric 'dhg_reconcile_total{result="terminal"}')
+l0=$(wc -l <"$T/op1.log")
 sleep 5
-r1=$(curl -sf "http://127.0.0.1:$OP_METRICS/metrics" | sed -n 's/^dhg_workqueue_retries_total //p')
-n=$((r1 - r0))
-echo "  retries in ~5 s after the conflict: $n (exponential backoff)"
-[ "$n" -ge 3 ] && [ "$n" -le 15 ] || fail "retries after a conflict: $n (want backoff: 3..15 in 5 s)"
-[ "$(tag_digest 0.1.2)" = "$df" ] || fail "0.1.2 was overwritten by a retry"
+r1=$(metric dhg_workqueue_retries_total)
+e1=$(metric 'dhg_reconcile_total{result="error"}')
+t1=$(metric 'dhg_reconcile_total{result="terminal"}')
+tail -n +$((l0 + 1)) "$T/op1.log" | grep '"reconciled"' | grep '"name":"shop"' >"$T/stalled.log" || true
+n=$(wc -l <"$T/stalled.log")
+echo "  in 5 s while Stalled: retries +$((r1 - r0)), errors +$((${e1:-0} - ${e0:-0})), terminal +$((${t1:-0} - ${t0:-0})), reconciles $n"
+[ "$r1" = "$r0" ] || fail "the conflict was retried with backoff: dhg_workqueue_retries_total $r0 -> $r1"
+[ "${e1:-0}" = "${e0:-0}" ] || fail "dhg_reconcile_total{result=error} grew $e0 -> $e1 while Stalled"
+# only the periodic resync: 2 s interval -> 2..3 reconciles in 5 s, each one stalled again
+[ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "reconciles in 5 s while Stalled: $n (want 1..4, the 2 s resync): $(cat "$T/stalled.log")"
+[ "$((${t1:-0} - ${t0:-0}))" = "$n" ] || fail "terminal reconciles +$((${t1:-0} - ${t0:-0})) != $n logged"
+grep -v '"result":"stalled"' "$T/stalled.log" && fail "a resync while Stalled did not end stalled"
+[ "$(cond reason)" = OCIFailed ] && [ "$(stalled status)" = True ] || fail "no longer Stalled/OCIFailed: $(op_status shop shop .status.conditions)"
+[ "$(tag_digest 0.1.2)" = "$df" ] || fail "0.1.2 was overwritten by a resync"
 [ "$(tags)" = "0.1.0 0.1.1 0.1.2" ] || fail "tags: $(tags)"
-ok "conflict retried with backoff ($n retries in 5 s), 0.1.2 never overwritten"
+ok "conflict -> Stalled=True/OCIFailed, no backoff retries; $n resync attempt(s) in 5 s, 0.1.2 never overwritten"
 
 # the conflict resolved by the user (a new base version) -> Ready again, pushed as 0.2.0
 K patch hc shop -n shop --type=merge -p '{"spec":{"chart":{"version":"0.2.0"}}}' >/dev/null || fail "patch version"
@@ -170,7 +192,8 @@ wait_eq 'cond reason' Succeeded || { tail -n 20 "$T/op1.log"; fail "not Ready af
 v=$(op_status shop shop .status.chartVersion)
 [ "$(op_status shop shop .status.oci.reference)" = "$RH/$REPO/shop:$v" ] && [ -n "$(tag_digest "$v")" ] || fail "after the bump: $v, $(op_status shop shop .status.oci.reference)"
 [ "$(tag_digest 0.1.2)" = "$df" ] || fail "0.1.2 overwritten"
-ok "version bump -> Ready, pushed $v"
+[ -z "$(stalled status)" ] || fail "Stalled still set after the version bump: $(op_status shop shop .status.conditions)"
+ok "version bump -> Ready, Stalled cleared, pushed $v"
 
 # a basic-auth Secret (username + password, no ca.crt) and insecure: true -> a plain-HTTP registry
 registry_start --htpasswd || fail "second registry did not start"
