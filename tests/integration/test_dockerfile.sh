@@ -14,8 +14,10 @@ runtime_pkgs=$(awk '/^FROM /{stage++} {print stage "\t" $0}' "$ROOT/Dockerfile" 
 	| sed -n '/apt-get install/,/rm -rf/p' | tr ' \\' '\n\n' \
 	| grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|update|DEBIAN_FRONTEND.*|var|lib|apt|lists)$' | sort -u)
 [ -n "$runtime_pkgs" ] || fail "could not read the runtime stage's package list"
+# (one apt-cache call: each call loads the whole package cache, ~3 s apiece on a loaded machine)
+known=$(apt-cache show --no-all-versions $runtime_pkgs 2>/dev/null | sed -n 's/^Package: //p' | sort -u)
 for p in $runtime_pkgs; do
-	apt-cache show "$p" >/dev/null 2>&1 || fail "runtime package '$p' does not exist in Debian"
+	grep -qx "$p" <<<"$known" || fail "runtime package '$p' does not exist in Debian"
 done
 # Everything apt would bring in with them, plus the essential packages every Debian image has.
 closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \

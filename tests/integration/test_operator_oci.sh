@@ -179,7 +179,9 @@ echo "  in 5 s while Stalled: retries +$((r1 - r0)), errors +$((${e1:-0} - ${e0:
 [ "${e1:-0}" = "${e0:-0}" ] || fail "dhg_reconcile_total{result=error} grew $e0 -> $e1 while Stalled"
 # only the periodic resync: 2 s interval -> 2..3 reconciles in 5 s, each one stalled again
 [ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "reconciles in 5 s while Stalled: $n (want 1..4, the 2 s resync): $(cat "$T/stalled.log")"
-[ "$((${t1:-0} - ${t0:-0}))" = "$n" ] || fail "terminal reconciles +$((${t1:-0} - ${t0:-0})) != $n logged"
+# The metric and the log are read a moment apart: a resync landing in between may be in one only.
+dt=$((${t1:-0} - ${t0:-0}))
+[ "$dt" -ge $((n - 1)) ] && [ "$dt" -le $((n + 1)) ] || fail "terminal reconciles +$dt, $n logged"
 grep -v '"result":"stalled"' "$T/stalled.log" && fail "a resync while Stalled did not end stalled"
 [ "$(cond reason)" = OCIFailed ] && [ "$(stalled status)" = True ] || fail "no longer Stalled/OCIFailed: $(op_status shop shop .status.conditions)"
 [ "$(tag_digest 0.1.2)" = "$df" ] || fail "0.1.2 was overwritten by a resync"
