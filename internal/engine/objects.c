@@ -188,3 +188,18 @@ const char *engine_number_text(const json_t *v)
 {
 	return engine_number_is(v) ? json_string_value(v) + 2 : NULL;
 }
+
+/* Here rather than in generate/ so that code which only loads charts (the OCI packager) can
+ * free them without linking the generator. */
+void engine_chart_free(engine_chart *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nfiles; i++) {
+		free(c->files[i].path);
+		free(c->files[i].data);
+	}
+	free(c->files);
+	engine_warnings_dispose(&c->warnings);
+	free(c);
+}

@@ -51,7 +51,7 @@ UTIL=$(echo internal/util/*.c)
 target_spec() {
 	case $1 in
 	yaml) echo "yaml-0.1 jansson|$UTIL internal/engine/objects.c $(echo internal/engine/extract/*.c)|" ;;
-	oci_auth) echo "yaml-0.1 jansson libarchive|$UTIL internal/output/oci/ociout_auth.c internal/output/oci/ociout_manifest.c internal/output/package/pkgchart.c|" ;;
+	oci_auth) echo "yaml-0.1 jansson libarchive|$UTIL internal/output/oci/ociout_auth.c internal/output/oci/ociout_manifest.c internal/output/package/pkgchart.c internal/engine/objects.c|" ;;
 	kube_watch | kube_selector | kubeconfig) echo "yaml-0.1 jansson libcurl|$UTIL $(echo internal/kube/*.c)|" ;;
 	webhook) echo "jansson libwebsockets|$UTIL $(echo internal/httpserver/*.c)|" ;;
 	git_secret) echo "jansson libgit2|$UTIL internal/output/git/gitout_plan.c|" ;;

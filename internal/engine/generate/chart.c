@@ -91,18 +91,6 @@ static int cmp_file(const void *a, const void *b)
 
 /* ---- public small functions --------------------------------------------------------------- */
 
-void engine_chart_free(engine_chart *c)
-{
-	if (!c)
-		return;
-	for (size_t i = 0; i < c->nfiles; i++) {
-		free(c->files[i].path);
-		free(c->files[i].data);
-	}
-	free(c->files);
-	engine_warnings_dispose(&c->warnings);
-	free(c);
-}
 
 const engine_file *engine_chart_file(const engine_chart *c, const char *path)
 {

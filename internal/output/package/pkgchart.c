@@ -734,17 +734,7 @@ static int cmp_files(const void *a, const void *b)
 
 void pkgchart_chart_free(engine_chart *c)
 {
-	if (!c)
-		return;
-	for (size_t i = 0; i < c->nfiles; i++) {
-		free(c->files[i].path);
-		free(c->files[i].data);
-	}
-	free(c->files);
-	for (size_t i = 0; i < c->warnings.len; i++)
-		free(c->warnings.items[i]);
-	free(c->warnings.items);
-	free(c);
+	engine_chart_free(c);
 }
 
 int pkgchart_dir_load(engine_chart **out, const char *dir)

@@ -23,8 +23,9 @@
 #define PKGCHART_MAX_TOTAL_BYTES ((size_t)128 << 20) /* all files of a chart */
 #define PKGCHART_MAX_FILES 20000
 
-/* Loads chart directory `dir` into a new engine_chart (*out; free it with pkgchart_chart_free(),
- * NOT engine_chart_free(), so this module does not depend on the engine library).
+/* Loads chart directory `dir` into a new engine_chart (*out; free it with pkgchart_chart_free()
+ * or engine_chart_free(): the same function, which lives in engine/objects.c so this module
+ * needs no generator code).
  * Files are read recursively, sorted by '/'-separated relative path; `.helmignore` rules are
  * honoured (globs on the relative path or, for patterns without '/', on the base name; a
  * trailing '/' matches directories only; '!' negates; '#' comments), plus Helm's default
@@ -33,7 +34,8 @@
  * other file types are an error. */
 int pkgchart_dir_load(engine_chart **out, const char *dir);
 
-/* Frees a chart made by pkgchart_dir_load() (files, warnings, the struct). NULL-safe. */
+/* Frees a chart made by pkgchart_dir_load() (files, warnings, the struct): engine_chart_free().
+ * NULL-safe. */
 void pkgchart_chart_free(engine_chart *c);
 
 /* Writes the reproducible .tgz of `chart` into *out (malloc'd; caller frees) and its length
