@@ -85,33 +85,46 @@ def _construct_bool(loader, node):
     return loader.construct_scalar(node).lower() == "true"
 
 
-class TextInt(int):
-    """An integer written in a non-canonical form (0755, 0o17, 0x1F, +5). YAML 1.1 readers
-    such as kubectl's read some of these differently (0755 is octal there, 0o17 a string),
-    so the exact text must survive: two TextInts are equal only when their text is."""
+def _text_number(base, doc):
+    """A number type whose values remember their source text: two of them are equal only when
+    their text is, and one never equals a plain number of the same value."""
 
-    def __new__(cls, value, text):
-        o = int.__new__(cls, value)
-        o.text = text
-        return o
+    class TextNumber(base):
+        __doc__ = doc
 
-    def __repr__(self):
-        return self.text
+        def __new__(cls, value, text):
+            o = base.__new__(cls, value)
+            o.text = text
+            return o
 
-    def __deepcopy__(self, memo):
-        return self
+        def __repr__(self):
+            return self.text
 
-    def __hash__(self):
-        return int.__hash__(self)
+        def __deepcopy__(self, memo):
+            return self
 
-    def __eq__(self, other):
-        if isinstance(other, TextInt):
-            return self.text == other.text
-        return NotImplemented if not isinstance(other, int) else False
+        def __hash__(self):
+            return base.__hash__(self)
 
-    def __ne__(self, other):
-        r = self.__eq__(other)
-        return r if r is NotImplemented else not r
+        def __eq__(self, other):
+            if isinstance(other, TextNumber):
+                return self.text == other.text
+            return NotImplemented if not isinstance(other, base) else False
+
+        def __ne__(self, other):
+            r = self.__eq__(other)
+            return r if r is NotImplemented else not r
+
+    return TextNumber
+
+
+# An integer written in a non-canonical form (0755, 0o17, 0x1F, +5). YAML 1.1 readers such as
+# kubectl's read some of these differently (0755 is octal there, 0o17 a string), so the exact
+# text must survive.
+TextInt = _text_number(int, "An integer kept with its non-canonical source text (0755, 0o17, 0x1F, +5).")
+# A float written in a form that YAML 1.1 readers (kubectl) do not read as a float (1e3, 1E+3:
+# a string there).
+TextFloat = _text_number(float, "A float kept with its source text (1e3, 1E+3).")
 
 
 def _construct_int(loader, node):
@@ -123,34 +136,6 @@ def _construct_int(loader, node):
     else:
         n = int(v, 10)
     return n if str(n) == v else TextInt(n, v)
-
-
-class TextFloat(float):
-    """A float written in a form that YAML 1.1 readers (kubectl) do not read as a float
-    (1e3, 1E+3: a string there). Two TextFloats are equal only when their text is."""
-
-    def __new__(cls, value, text):
-        o = float.__new__(cls, value)
-        o.text = text
-        return o
-
-    def __repr__(self):
-        return self.text
-
-    def __deepcopy__(self, memo):
-        return self
-
-    def __hash__(self):
-        return float.__hash__(self)
-
-    def __eq__(self, other):
-        if isinstance(other, TextFloat):
-            return self.text == other.text
-        return NotImplemented if not isinstance(other, float) else False
-
-    def __ne__(self, other):
-        r = self.__eq__(other)
-        return r if r is NotImplemented else not r
 
 
 YAML11_FLOAT = re.compile(r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?"
