@@ -95,21 +95,27 @@ static void msleep(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Candidates "a" and "b" for Lease ns/lock on the same store, retrying every 50 ms. */
+static void two_candidates(rt_leader **a, rt_leader **b, rt_lease_ops *ops, long lease_ms, long renew_ms)
+{
+	rt_leader_options o = RT_LEADER_OPTIONS_INIT;
+	o.namespace_ = "ns";
+	o.name = "lock";
+	o.lease_ms = lease_ms;
+	o.renew_deadline_ms = renew_ms;
+	o.retry_ms = 50;
+	o.identity = "a";
+	ck_assert_int_eq(rt_leader_new(a, ops, &o), 0);
+	o.identity = "b";
+	ck_assert_int_eq(rt_leader_new(b, ops, &o), 0);
+}
+
 START_TEST(test_runtime_leader__one_leader_and_takeover)
 {
 	store s = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
 	rt_lease_ops ops = { st_get, st_create, st_update, &s };
-	rt_leader_options o = RT_LEADER_OPTIONS_INIT;
 	rt_leader *a, *b;
-	o.namespace_ = "ns";
-	o.name = "lock";
-	o.lease_ms = 600;
-	o.renew_deadline_ms = 400;
-	o.retry_ms = 50;
-	o.identity = "a";
-	ck_assert_int_eq(rt_leader_new(&a, &ops, &o), 0);
-	o.identity = "b";
-	ck_assert_int_eq(rt_leader_new(&b, &ops, &o), 0);
+	two_candidates(&a, &b, &ops, 600, 400);
 	ck_assert_int_eq(rt_leader_start(a), 0);
 	ck_assert(rt_leader_wait(a, 2000));
 	ck_assert_int_eq(rt_leader_start(b), 0);
@@ -134,17 +140,8 @@ START_TEST(test_runtime_leader__stops_before_expiry)
 {
 	store s = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0 };
 	rt_lease_ops ops = { st_get, st_create, st_update, &s };
-	rt_leader_options o = RT_LEADER_OPTIONS_INIT;
 	rt_leader *a, *b;
-	o.namespace_ = "ns";
-	o.name = "lock";
-	o.lease_ms = 1000;
-	o.renew_deadline_ms = 500;
-	o.retry_ms = 50;
-	o.identity = "a";
-	ck_assert_int_eq(rt_leader_new(&a, &ops, &o), 0);
-	o.identity = "b";
-	ck_assert_int_eq(rt_leader_new(&b, &ops, &o), 0);
+	two_candidates(&a, &b, &ops, 1000, 500);
 	ck_assert_int_eq(rt_leader_start(a), 0);
 	ck_assert(rt_leader_wait(a, 2000));
 	ck_assert_int_eq(rt_leader_start(b), 0);
