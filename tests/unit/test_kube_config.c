@@ -296,6 +296,25 @@ START_TEST(test_kube_config__in_cluster)
 }
 END_TEST
 
+/* A kubeconfig whose user runs ./plugin.sh with `args`; with `token`, the plugin gets
+ * TOKEN_VALUE and EXP (its credential's expirationTimestamp) in its environment. */
+static char *write_exec_kubeconfig(const char *name, const char *args, const char *token, const char *exp)
+{
+	char *env = token ? dhg_asprintf("      env: [{name: TOKEN_VALUE, value: %s}, {name: EXP, value: '%s'}]\n",
+					 token, exp)
+			  : dhg_strdup("");
+	char *text = dhg_asprintf(
+		"current-context: a\nclusters: [{name: c, cluster: {server: 'https://x'}}]\n"
+		"contexts: [{name: a, context: {cluster: c, user: u}}]\n"
+		"users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+		"      command: ./plugin.sh\n      args: %s\n%s",
+		args, env);
+	char *f = write_tmp(name, text);
+	free(env);
+	free(text);
+	return f;
+}
+
 START_TEST(test_kube_config__exec_plugin_cached)
 {
 	char *count = dhg_asprintf("%s/count", tmpdir);
@@ -309,14 +328,7 @@ START_TEST(test_kube_config__exec_plugin_cached)
 		count);
 	char *script = write_tmp("plugin.sh", script_text);
 	chmod(script, 0755);
-	char *kc_text = dhg_asprintf(
-		"current-context: a\nclusters: [{name: c, cluster: {server: 'https://x'}}]\n"
-		"contexts: [{name: a, context: {cluster: c, user: u}}]\n"
-		"users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-		"      command: ./plugin.sh\n      args: [--flag]\n"
-		"      env: [{name: TOKEN_VALUE, value: exec-tok}, {name: EXP, value: '%s'}]\n",
-		"2999-01-01T00:00:00Z");
-	char *f = write_tmp("kc", kc_text);
+	char *f = write_exec_kubeconfig("kc", "[--flag]", "exec-tok", "2999-01-01T00:00:00Z");
 	kube_config_options o = KUBE_CONFIG_OPTIONS_INIT;
 	o.kubeconfig = f;
 	kube_config *cfg = NULL;
@@ -332,17 +344,10 @@ START_TEST(test_kube_config__exec_plugin_cached)
 	ck_assert_uint_eq(n, 2); /* ran once: cached until expirationTimestamp */
 	free(c);
 	kube_config_free(cfg);
-	free(kc_text);
 	free(f);
 
 	/* an expired credential is fetched again on every use */
-	kc_text = dhg_asprintf(
-		"current-context: a\nclusters: [{name: c, cluster: {server: 'https://x'}}]\n"
-		"contexts: [{name: a, context: {cluster: c, user: u}}]\n"
-		"users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-		"      command: ./plugin.sh\n      args: [--flag]\n"
-		"      env: [{name: TOKEN_VALUE, value: exec-tok2}, {name: EXP, value: '2001-01-01T00:00:00Z'}]\n");
-	f = write_tmp("kc2", kc_text);
+	f = write_exec_kubeconfig("kc2", "[--flag]", "exec-tok2", "2001-01-01T00:00:00Z");
 	o.kubeconfig = f;
 	ck_assert_int_eq(kube_config_load(&cfg, &o), 0);
 	auth_header(hdr, sizeof(hdr), cfg);
@@ -352,16 +357,10 @@ START_TEST(test_kube_config__exec_plugin_cached)
 	ck_assert_uint_eq(n, 6);
 	free(c);
 	kube_config_free(cfg);
-	free(kc_text);
 	free(f);
 
 	/* a failing plugin is an authentication error naming the command */
-	kc_text = dhg_asprintf(
-		"current-context: a\nclusters: [{name: c, cluster: {server: 'https://x'}}]\n"
-		"contexts: [{name: a, context: {cluster: c, user: u}}]\n"
-		"users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-		"      command: ./plugin.sh\n      args: [--wrong]\n");
-	f = write_tmp("kc3", kc_text);
+	f = write_exec_kubeconfig("kc3", "[--wrong]", NULL, NULL);
 	o.kubeconfig = f;
 	ck_assert_int_eq(kube_config_load(&cfg, &o), 0);
 	CURL *e = curl_easy_init();
@@ -372,7 +371,6 @@ START_TEST(test_kube_config__exec_plugin_cached)
 	curl_slist_free_all(h);
 	curl_easy_cleanup(e);
 	kube_config_free(cfg);
-	free(kc_text);
 	free(f);
 	free(script);
 	free(script_text);
