@@ -290,10 +290,23 @@ def strip_runtime(obj):
         if not ann:
             m.pop("annotations")
     if kind_of(obj) == "Service" and isinstance(obj.get("spec"), dict):
-        if obj["spec"].get("clusterIP") != "None":  # headless is meaningful
-            obj["spec"].pop("clusterIP", None)
-        obj["spec"].pop("clusterIPs", None)
+        spec = obj["spec"]
+        if spec.get("clusterIP") != "None":  # headless is meaningful
+            spec.pop("clusterIP", None)
+        spec.pop("clusterIPs", None)
+        # API-server defaults a live Service carries (DESIGN.md: "API-server defaults where they
+        # are known defaults"), removed only when they hold the default value.
+        for k, default in SERVICE_LIVE_DEFAULTS.items():
+            if spec.get(k) == default:
+                spec.pop(k)
+        if isinstance(spec.get("ipFamilies"), list) and len(spec["ipFamilies"]) == 1:
+            spec.pop("ipFamilies")
     return obj
+
+
+SERVICE_LIVE_DEFAULTS = {"sessionAffinity": "None", "ipFamilyPolicy": "SingleStack",
+                         "internalTrafficPolicy": "Cluster", "externalTrafficPolicy": "Cluster",
+                         "allocateLoadBalancerNodePorts": True}
 
 
 # ---- comparison -------------------------------------------------------------------------------
