@@ -69,9 +69,20 @@ const char *engine_number_text(const json_t *v);         /* borrowed; NULL if no
 typedef struct engine_extract_options {
 	size_t max_file_bytes; /* 0 = ENGINE_MAX_FILE_BYTES */
 	int progress;          /* 1: a progress line on stderr when > 50 files are read */
+	int threads;           /* engine_extract_paths() / engine_run_paths() only: threads that
+	                          parse files (and emit templates); 0 = engine_threads_default(),
+	                          1 = everything on the calling thread */
 } engine_extract_options;
 
-#define ENGINE_EXTRACT_OPTIONS_INIT { 0, 0 }
+#define ENGINE_EXTRACT_OPTIONS_INIT { 0, 0, 0 }
+
+#define ENGINE_MAX_THREADS 64
+
+/* The thread count for threads = 0: the environment variable DHG_THREADS when set (1 to
+ * ENGINE_MAX_THREADS), else the online CPUs, at most 8. Returns 0 and the count in *out, or
+ * DHG_EINVALID (message set) when DHG_THREADS is not such a number. Thread-safe as long as
+ * nobody changes the environment meanwhile. */
+int engine_threads_default(int *out);
 
 /* Reads a YAML file, a directory (recursively: *.yaml, *.yml; hidden entries skipped; files
  * in sorted order), or "-" (standard input). Multi-document files, `kind: List` (items are
@@ -80,6 +91,13 @@ typedef struct engine_extract_options {
  * and all floats keep their exact text (see engine_number_*). Objects are appended to *out.
  * On error nothing is appended and dhg_error_last() names file, line and column. */
 int engine_extract_path(engine_objects *out, const char *path, const engine_extract_options *opts);
+/* engine_extract_path() for every path in order, with the files parsed on up to
+ * opts->threads threads (0: engine_threads_default(); one file is never split). Objects,
+ * their order and source positions, and the error (the first one in input order, with its
+ * message) are exactly those of calling engine_extract_path() for each path in turn, except
+ * that on error nothing is appended to *out. Thread-safe on distinct arguments. */
+int engine_extract_paths(engine_objects *out, const char *const *paths, size_t npaths,
+			 const engine_extract_options *opts);
 /* The same for bytes in memory; `source` names them in messages. */
 int engine_extract_buffer(engine_objects *out, const char *data, size_t len, const char *source);
 

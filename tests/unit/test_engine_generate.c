@@ -328,7 +328,7 @@ START_TEST(test_engine_generate__take_releases_input)
 	load(&objs, NULL);
 	opts.chart_name = "shop";
 	opts.external_store_name = "vault";
-	ck_assert_int_eq(engine_chart__generate_take(&b, &objs, &opts), 0);
+	ck_assert_int_eq(engine_chart__generate_take(&b, &objs, &opts, 1), 0);
 	ck_assert_str_eq(a->digest, b->digest);
 	for (size_t i = 0; i < objs.len; i++)
 		ck_assert_msg(objs.items[i].obj == NULL, "object %zu not released", i);
@@ -386,7 +386,7 @@ START_TEST(test_engine_generate__take_same_chart_as_copy)
 		share_labels(&x);
 		share_labels(&y);
 		ck_assert_int_eq(engine_chart_generate(&a, &x, &opts), 0);
-		ck_assert_int_eq(engine_chart__generate_take(&b, &y, &opts), 0);
+		ck_assert_int_eq(engine_chart__generate_take(&b, &y, &opts, 1), 0);
 		ck_assert_uint_eq(a->nfiles, b->nfiles);
 		for (size_t i = 0; i < a->nfiles; i++) {
 			ck_assert_str_eq(a->files[i].path, b->files[i].path);
@@ -408,7 +408,7 @@ START_TEST(test_engine_generate__take_same_chart_as_copy)
 		opts.secrets = ENGINE_SECRETS_MASK;
 		load_yaml(&z, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
 			      "spec: {x: .inf}\n");
-		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts), DHG_EINVALID);
+		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts, 1), DHG_EINVALID);
 		ck_assert(c == NULL);
 		ck_assert_msg(strstr(dhg_error_last()->message, "Deployment shop/web") &&
 				      strstr(dhg_error_last()->message, "cannot be represented"),
@@ -417,7 +417,7 @@ START_TEST(test_engine_generate__take_same_chart_as_copy)
 		/* marker-reserved keys are refused without the copy too */
 		load_yaml(&z, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: evil, namespace: shop}\n"
 			      "data: {x: {\"\\x01i\": y}}\n");
-		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts), DHG_EINVALID);
+		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts, 1), DHG_EINVALID);
 		ck_assert(c == NULL);
 		ck_assert_msg(strstr(dhg_error_last()->message, "shop/evil") && strstr(dhg_error_last()->message, "U+0001"),
 			      "message: %s", dhg_error_last()->message);
@@ -425,7 +425,7 @@ START_TEST(test_engine_generate__take_same_chart_as_copy)
 		/* a key that is the byte 0x1B (once the block marker's key, by a C hex escape) is data */
 		load_yaml(&z, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"
 			      "spec: {x: {\"\\e\": \"{{ evil }}\"}}\n");
-		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts), 0);
+		ck_assert_int_eq(engine_chart__generate_take(&c, &z, &opts, 1), 0);
 		ck_assert_msg(strstr(engine_chart_file(c, "templates/w-widget.yaml")->data,
 				     "\"\\x1B\": \"{{ \"{{\" }} evil {{ \"}}\" }}\""),
 			      "%s", engine_chart_file(c, "templates/w-widget.yaml")->data);
@@ -444,7 +444,7 @@ START_TEST(test_engine_generate__take_same_chart_as_copy)
 				      "name", "deep", "x", leaf);
 			ck_assert_ptr_nonnull(o);
 			ck_assert_int_eq(engine_objects_add_take(&z, o, "t", 0, 1), 0);
-			int rc = take ? engine_chart__generate_take(&c, &z, &opts) : engine_chart_generate(&c, &z, &opts);
+			int rc = take ? engine_chart__generate_take(&c, &z, &opts, 1) : engine_chart_generate(&c, &z, &opts);
 			if (levels == 199) {
 				ck_assert_msg(rc == 0, "levels %d take %d: %s", levels, take, dhg_error_last()->message);
 			} else {

@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1046,5 +1047,215 @@ done:
 		fputc('\n', stderr);
 	path_list_dispose(&files);
 	engine_objects_dispose(&acc);
+	return error;
+}
+
+/* ---- several paths, files parsed on worker threads ------------------------------------------
+ *
+ * The calling thread first lists every input file in input order (directories walked as
+ * engine_extract_path() walks them, standard input read); each file is then one task. Tasks are
+ * taken in index order by the calling thread and up to threads - 1 workers; each task parses
+ * into its own list (extract_into() shares nothing between files). The lists are appended in
+ * task order afterwards, so objects and positions are those of the sequential run. The error
+ * reported is the one of the lowest failing task, or of the listing (positioned after the
+ * tasks listed before it): the first error in input order, as engine_extract_path() in turn
+ * would give. Tasks after a known error are not started. */
+
+typedef struct xtask {
+	char *file;         /* owned: file to read, or NULL for `data` */
+	char *data;         /* owned: standard input, already read */
+	size_t len;
+	engine_objects objs; /* what the task produced */
+} xtask;
+
+typedef struct xrun {
+	xtask *tasks;
+	size_t ntasks, cap;
+	size_t max;       /* file size limit */
+	int progress;
+	pthread_mutex_t mu;
+	size_t next;      /* next task to start (under mu) */
+	size_t err_at;    /* lowest failed task, ntasks for a listing error, SIZE_MAX: none (under mu) */
+	int err_code;
+	dhg_error err;    /* copied from the failing thread */
+} xrun;
+
+static int xrun_add(xrun *r, char *file, char *data, size_t len)
+{
+	if (r->ntasks == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 64;
+		xtask *n = realloc(r->tasks, ncap * sizeof(*n));
+		if (!n) {
+			free(file);
+			free(data);
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		}
+		r->tasks = n;
+		r->cap = ncap;
+	}
+	r->tasks[r->ntasks].file = file;
+	r->tasks[r->ntasks].data = data;
+	r->tasks[r->ntasks].len = len;
+	r->tasks[r->ntasks].objs = (engine_objects)ENGINE_OBJECTS_INIT;
+	r->ntasks++;
+	return 0;
+}
+
+/* The listing part of engine_extract_path() for one path: its files become tasks. On error
+ * no task of this path is added. */
+static int xrun_list(xrun *r, const char *path)
+{
+	path_list files = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+	struct stat st;
+	int error = 0;
+
+	if (!path || !*path)
+		return dhg_error_set(DHG_EINVALID, "engine_extract_path: an empty path");
+	if (strcmp(path, "-") == 0) {
+		if ((error = dhg_file_read(&data, &len, "-", r->max)) < 0) {
+			if (error == DHG_ETOOBIG)
+				dhg_error_set(DHG_ETOOBIG, "<stdin>: input is larger than the limit of %zu bytes",
+					      r->max);
+			return error;
+		}
+		return xrun_add(r, NULL, data, len);
+	}
+	if (stat(path, &st) < 0)
+		return dhg_error_set(errno == ENOENT ? DHG_ENOTFOUND : DHG_ERROR, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		if ((error = walk_dir(&files, path, 0)) < 0)
+			goto done;
+	} else if ((error = path_list_add_take(&files, dhg_strdup(path))) < 0) {
+		goto done;
+	}
+	for (size_t i = 0; i < files.len; i++) {
+		if ((error = xrun_add(r, files.items[i], NULL, 0)) < 0) {
+			files.items[i] = NULL;
+			goto done;
+		}
+		files.items[i] = NULL;
+	}
+done:
+	path_list_dispose(&files);
+	return error;
+}
+
+static int xtask_run(xtask *t, size_t max)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int error;
+
+	if (!t->file) {
+		error = extract_into(&t->objs, t->data ? t->data : "", t->len, "<stdin>");
+		free(t->data);
+		t->data = NULL;
+		return error;
+	}
+	/* a regular file over the limit is refused from its size, before anything is read */
+	if ((error = dhg_file_read(&data, &len, t->file, max)) < 0)
+		return error;
+	error = extract_into(&t->objs, data, len, t->file);
+	free(data);
+	return error;
+}
+
+static void *xworker(void *arg)
+{
+	xrun *r = arg;
+
+	for (;;) {
+		size_t i;
+		int error;
+
+		pthread_mutex_lock(&r->mu);
+		i = r->next;
+		if (i >= r->ntasks || i >= r->err_at) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		r->next++;
+		if (r->progress)
+			fprintf(stderr, "\rdhg: reading %zu/%zu files", i + 1, r->ntasks);
+		pthread_mutex_unlock(&r->mu);
+		if ((error = xtask_run(&r->tasks[i], r->max)) < 0) {
+			pthread_mutex_lock(&r->mu);
+			if (i < r->err_at) {
+				r->err_at = i;
+				r->err_code = error;
+				r->err = *dhg_error_last();
+			}
+			pthread_mutex_unlock(&r->mu);
+		}
+	}
+}
+
+int engine_extract_paths(engine_objects *out, const char *const *paths, size_t npaths,
+			 const engine_extract_options *opts)
+{
+	xrun r;
+	engine_objects acc = ENGINE_OBJECTS_INIT;
+	pthread_t tids[ENGINE_MAX_THREADS];
+	int nthreads = opts ? opts->threads : 0, started = 0, error = 0, have_mu = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.err_at = SIZE_MAX;
+	r.max = opts && opts->max_file_bytes ? opts->max_file_bytes : ENGINE_MAX_FILE_BYTES;
+	if (!out || (!paths && npaths))
+		return dhg_error_set(DHG_EINVALID, "engine_extract_paths: invalid arguments");
+	if (nthreads <= 0 && (error = engine_threads_default(&nthreads)) < 0)
+		return error;
+	if (nthreads > ENGINE_MAX_THREADS)
+		nthreads = ENGINE_MAX_THREADS;
+	for (size_t i = 0; i < npaths; i++)
+		if ((error = xrun_list(&r, paths[i])) < 0) {
+			r.err_at = r.ntasks;
+			r.err_code = error;
+			r.err = *dhg_error_last();
+			break;
+		}
+	r.progress = opts && opts->progress && r.ntasks > 50 && isatty(STDERR_FILENO);
+	if ((error = pthread_mutex_init(&r.mu, NULL)) != 0) {
+		error = dhg_error_set(DHG_ERROR, "engine_extract_paths: pthread_mutex_init: %s", strerror(error));
+		goto done;
+	}
+	have_mu = 1;
+	if ((size_t)nthreads > r.ntasks)
+		nthreads = (int)r.ntasks;
+	if (nthreads > 1)
+		json_object_seed(0); /* jansson's hash seed, once, before any thread creates an object */
+	/* a thread that cannot be started leaves its share to the others */
+	for (int t = 0; t + 1 < nthreads; t++) {
+		if (pthread_create(&tids[started], NULL, xworker, &r) != 0)
+			break;
+		started++;
+	}
+	xworker(&r);
+	for (int t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	if (r.progress)
+		fputc('\n', stderr);
+	if (r.err_at != SIZE_MAX) {
+		dhg_error_restore(&r.err);
+		error = r.err_code;
+		goto done;
+	}
+	error = 0;
+	for (size_t i = 0; i < r.ntasks; i++)
+		if ((error = objects_move(&acc, &r.tasks[i].objs)) < 0)
+			goto done;
+	error = objects_move(out, &acc);
+done:
+	for (size_t i = 0; i < r.ntasks; i++) {
+		free(r.tasks[i].file);
+		free(r.tasks[i].data);
+		engine_objects_dispose(&r.tasks[i].objs);
+	}
+	free(r.tasks);
+	engine_objects_dispose(&acc);
+	if (have_mu)
+		pthread_mutex_destroy(&r.mu);
 	return error;
 }

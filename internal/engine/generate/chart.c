@@ -5,6 +5,7 @@
  */
 #include "engine/engine.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,28 @@ static void files_dispose(files *f)
 	free(f->items);
 	f->items = NULL;
 	f->len = f->cap = 0;
+}
+
+/* Appends every file of src to dst (src is emptied, also on failure). */
+static int files_move(files *dst, files *src)
+{
+	if (src->len && dst->cap - dst->len < src->len) {
+		size_t ncap = dst->len + src->len;
+		engine_file *n = realloc(dst->items, ncap * sizeof(*n));
+		if (!n) {
+			files_dispose(src);
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		}
+		dst->items = n;
+		dst->cap = ncap;
+	}
+	if (src->len)
+		memcpy(dst->items + dst->len, src->items, src->len * sizeof(*src->items));
+	dst->len += src->len;
+	free(src->items);
+	src->items = NULL;
+	src->len = src->cap = 0;
+	return 0;
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -705,10 +728,208 @@ static const char *item_describe(char *d, size_t size, engine_process__item *it)
 	return engine_object_describe(d, size, it->src);
 }
 
+/* ---- the template writer thread ----------------------------------------------------------
+ *
+ * With threads > 1 (the path pipeline) pass 2 is a two-stage pipeline: this thread runs the
+ * processors in order (they write the shared values/comments trees) and hands each finished
+ * item to a writer thread, which writes the item's template tree to YAML into its own file
+ * list. The writer only reads the tree; this thread frees it (and the input object) once the
+ * writer has counted it as written, so that the memory goes back to the thread that
+ * allocates (an allocator with per-thread caches reuses it). A bounded queue keeps at most
+ * QUEUE_CAP trees waiting.
+ *
+ * Between the hand-over and the release this thread touches none of the item's tree, obj,
+ * kept_ns and src fields; the writer touches no other field of the item (it reads is_crd and
+ * path) and nothing after counting it as written.
+ *
+ * Errors: the writer stops at its first error (message wrapped as in the sequential code)
+ * and keeps a copy; since the processors are always ahead of the writer, a writer error
+ * belongs to an earlier item than any error this thread meets afterwards, so it wins. */
+
+#define QUEUE_CAP 64
+
+typedef struct writer {
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_items, cv_space;
+	engine_process__item *q[QUEUE_CAP]; /* ring, under mu */
+	size_t head, count;                 /* under mu */
+	size_t written;                     /* under mu: items written so far, in hand-over order */
+	int closing;                        /* under mu: no more items will come */
+	int failed;                         /* under mu: err/errd are set */
+	int err;
+	dhg_error errd;
+	files f;                            /* the writer's files; read after the join */
+	dhg_buf b;
+	int started;
+	/* this thread's side */
+	engine_process__item **handed; /* items in hand-over order */
+	size_t nhanded, released;
+	int consume;
+} writer;
+
+/* Writes one item's template into f. */
+static int write_tree(files *f, dhg_buf *b, engine_process__item *it)
+{
+	char d[512];
+	int err;
+
+	dhg_buf_clear(b);
+	if ((err = engine_emit_yaml(b, it->tree, (it->is_crd ? 0 : ENGINE_EMIT_TEMPLATE) | ENGINE_EMIT_K8S_ORDER,
+				    NULL)) < 0) {
+		dhg_error_wrap("%s", item_describe(d, sizeof(d), it));
+		return err;
+	}
+	return files_add_buf(f, it->path, b);
+}
+
+/* Frees a written item's tree and, with consume, its input object. */
+static void release_item(engine_process__item *it, int consume)
+{
+	json_decref(it->tree);
+	it->tree = NULL;
+	it->emitted = 1;
+	if (consume) {
+		engine_object *src = (engine_object *)it->src; /* owned by the pipeline */
+		it->obj = NULL;
+		json_decref(it->kept_ns);
+		it->kept_ns = NULL;
+		json_decref(src->obj);
+		src->obj = NULL;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	writer *w = arg;
+	int failed = 0;
+
+	for (;;) {
+		engine_process__item *it;
+		int err = 0;
+
+		pthread_mutex_lock(&w->mu);
+		while (w->count == 0 && !w->closing)
+			pthread_cond_wait(&w->cv_items, &w->mu);
+		if (w->count == 0) {
+			pthread_mutex_unlock(&w->mu);
+			return NULL;
+		}
+		it = w->q[w->head];
+		pthread_mutex_unlock(&w->mu);
+		if (!failed && (err = write_tree(&w->f, &w->b, it)) < 0)
+			failed = 1;
+		pthread_mutex_lock(&w->mu);
+		w->head = (w->head + 1) % QUEUE_CAP;
+		if (w->count-- == QUEUE_CAP)
+			pthread_cond_signal(&w->cv_space);
+		if (err < 0) {
+			w->failed = 1;
+			w->err = err;
+			w->errd = *dhg_error_last();
+			pthread_cond_signal(&w->cv_space);
+		} else if (!failed) {
+			w->written++;
+		}
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+/* Starts the writer for up to n items. Returns 0 when it runs, < 0 when it could not be
+ * started (nothing to free; the caller writes the templates itself). */
+static int writer_start(writer *w, size_t n, int consume)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = (dhg_buf)DHG_BUF_INIT(0);
+	w->consume = consume;
+	if (!(w->handed = malloc(n * sizeof(*w->handed))))
+		return DHG_ENOMEM;
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		goto fail_handed;
+	if (pthread_cond_init(&w->cv_items, NULL) != 0)
+		goto fail_mu;
+	if (pthread_cond_init(&w->cv_space, NULL) != 0)
+		goto fail_items;
+	if (pthread_create(&w->tid, NULL, writer_main, w) != 0)
+		goto fail_space;
+	w->started = 1;
+	return 0;
+fail_space:
+	pthread_cond_destroy(&w->cv_space);
+fail_items:
+	pthread_cond_destroy(&w->cv_items);
+fail_mu:
+	pthread_mutex_destroy(&w->mu);
+fail_handed:
+	free(w->handed);
+	w->handed = NULL;
+	return DHG_ERROR;
+}
+
+/* Frees the items written so far (`written` read under mu by the caller). */
+static void writer_release(writer *w, size_t written)
+{
+	for (; w->released < written; w->released++)
+		release_item(w->handed[w->released], w->consume);
+}
+
+/* Queues an item (waits while the queue is full) and frees the items written meanwhile.
+ * Returns 0, or the writer's error code when it has failed (the item is then not queued). */
+static int writer_put(writer *w, engine_process__item *it)
+{
+	size_t written;
+	int err = 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->count == QUEUE_CAP && !w->failed)
+		pthread_cond_wait(&w->cv_space, &w->mu);
+	if (w->failed) {
+		err = w->err;
+	} else {
+		w->q[(w->head + w->count) % QUEUE_CAP] = it;
+		if (w->count++ == 0)
+			pthread_cond_signal(&w->cv_items);
+		w->handed[w->nhanded++] = it;
+	}
+	written = w->written;
+	pthread_mutex_unlock(&w->mu);
+	writer_release(w, written);
+	return err;
+}
+
+/* Waits until every queued item is written and the writer has exited, frees the written
+ * items. Returns 0, or the writer's error with its message restored on this thread (items
+ * not written keep their trees). Idempotent. */
+static int writer_finish(writer *w)
+{
+	if (!w->started)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	w->closing = 1;
+	pthread_cond_signal(&w->cv_items);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->tid, NULL);
+	w->started = 0;
+	pthread_cond_destroy(&w->cv_space);
+	pthread_cond_destroy(&w->cv_items);
+	pthread_mutex_destroy(&w->mu);
+	dhg_buf_dispose(&w->b);
+	writer_release(w, w->written);
+	free(w->handed);
+	w->handed = NULL;
+	if (w->failed) {
+		dhg_error_restore(&w->errd);
+		return w->err;
+	}
+	return 0;
+}
+
 /* consume: objs is owned by the caller's pipeline; each input object is released as soon as
  * its template is written (peak memory: input + chart no longer add up). */
-static int generate(engine_chart **out, const engine_objects *objs, const engine_options *opts, int consume)
+static int generate(engine_chart **out, const engine_objects *objs, const engine_options *opts, int consume,
+		    int threads)
 {
+	writer w = {.started = 0};
 	engine_chart *c = NULL;
 	engine_process__ctx ctx;
 	engine_process__item *items = NULL;
@@ -854,7 +1075,9 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		goto done;
 	}
 
-	/* pass 2: process and emit */
+	/* pass 2: process and emit (the emitting on the writer thread when it runs) */
+	if (threads > 1 && consume && n > 1)
+		(void)writer_start(&w, n, consume); /* not started: everything on this thread */
 	for (size_t i = 0; i < n; i++) {
 		engine_process__item *it = &items[i];
 		char d[512];
@@ -864,23 +1087,11 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		}
 		if (!it->tree)
 			continue;
-		dhg_buf_clear(&b);
-		if ((err = engine_emit_yaml(&b, it->tree, (it->is_crd ? 0 : ENGINE_EMIT_TEMPLATE) | ENGINE_EMIT_K8S_ORDER,
-					    NULL)) < 0) {
-			dhg_error_wrap("%s", item_describe(d, sizeof(d), it));
-			goto done;
-		}
-		if ((err = files_add_buf(&f, it->path, &b)) < 0)
-			goto done;
-		/* keep only what NOTES.txt needs; free the tree now so memory is reused */
+		/* keep only what NOTES.txt needs; the tree is freed once written so memory is reused */
 		it->notes_kind = sget(it->tree, "kind", NULL) && !strcmp(sget(it->tree, "kind", NULL), "ExternalSecret")
 					 ? "ExternalSecret"
 					 : it->kind;
-		json_decref(it->tree);
-		it->tree = NULL;
-		it->emitted = 1;
-		if (consume) {
-			engine_object *src = (engine_object *)it->src; /* owned by the pipeline */
+		if (consume) { /* copies first: name and kind point into the input object */
 			if (!(it->owned_name = dhg_strdup(it->name)) ||
 			    !(it->owned_kind = dhg_strdup(it->notes_kind))) {
 				err = DHG_ENOMEM;
@@ -889,13 +1100,16 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 			it->name = it->owned_name;
 			it->notes_kind = it->owned_kind;
 			it->kind = it->api = it->ns = NULL;
-			it->obj = NULL;
-			json_decref(it->kept_ns);
-			it->kept_ns = NULL;
-			json_decref(src->obj);
-			src->obj = NULL;
 		}
 		c->resource_count++;
+		if (w.started) {
+			if ((err = writer_put(&w, it)) < 0)
+				goto done;
+			continue;
+		}
+		if ((err = write_tree(&f, &b, it)) < 0)
+			goto done;
+		release_item(it, consume);
 	}
 	for (size_t i = 0; i < ctx.nextra; i++) {
 		if ((err = files_add_take(&f, ctx.extra[i].path, ctx.extra[i].data, ctx.extra[i].len)) < 0) {
@@ -912,9 +1126,13 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		err = DHG_ENOMEM;
 		goto done;
 	}
-	if ((err = put_chart_yaml(&f, opts->chart_name, version, app_version, desc)) < 0 ||
-	    (err = put_values(&f, &ctx)) < 0 || (err = put_helpers(&f, opts->chart_name)) < 0 ||
-	    (err = put_notes(&f, items, n)) < 0)
+	if ((err = put_chart_yaml(&f, opts->chart_name, version, app_version, desc)) < 0)
+		goto done;
+	/* the values overlay is merged into the values trees: no writer may be reading then */
+	if (opts->values_overlay && (err = writer_finish(&w)) < 0)
+		goto done;
+	if ((err = put_values(&f, &ctx)) < 0 || (err = put_helpers(&f, opts->chart_name)) < 0 ||
+	    (err = writer_finish(&w)) < 0 || (err = files_move(&f, &w.f)) < 0 || (err = put_notes(&f, items, n)) < 0)
 		goto done;
 	if ((err = files_add_take(&f, ".helmignore", dhg_strdup(helmignore), sizeof(helmignore) - 1)) < 0)
 		goto done;
@@ -933,6 +1151,12 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	*out = c;
 	c = NULL;
 done:
+	if (w.started) { /* an error: the writer's, if any, comes from an earlier item */
+		int werr = writer_finish(&w);
+		if (werr < 0)
+			err = werr;
+	}
+	files_dispose(&w.f);
 	for (size_t i = 0; i < n && items; i++) {
 		free(items[i].vkey);
 		free(items[i].owned_name);
@@ -965,10 +1189,11 @@ done:
 
 int engine_chart_generate(engine_chart **out, const engine_objects *objs, const engine_options *opts)
 {
-	return generate(out, objs, opts, 0);
+	return generate(out, objs, opts, 0, 1);
 }
 
-int engine_chart__generate_take(engine_chart **out, engine_objects *objs, const engine_options *opts)
+int engine_chart__generate_take(engine_chart **out, engine_objects *objs, const engine_options *opts,
+				int threads)
 {
-	return generate(out, objs, opts, 1);
+	return generate(out, objs, opts, 1, threads);
 }
