@@ -6,15 +6,24 @@ SHELL := /bin/bash
 BUILD   ?= build
 CC      ?= cc
 PKGS    := libcurl yaml-0.1 jansson libwebsockets libgit2 openssl libarchive
+# Loaded at run time on first use (internal/util/dl.h): headers only, not linked. Their SONAMEs
+# are compiled in (DHG_LIBGIT2_SONAME, DHG_LIBARCHIVE_SONAME).
+DL_PKGS := libgit2 libarchive
+DL_SONAME_GIT2    := $(shell bash scripts/soname.sh libgit2)
+DL_SONAME_ARCHIVE := $(shell bash scripts/soname.sh libarchive)
+DL_CFLAGS := $(if $(DL_SONAME_GIT2),-DDHG_LIBGIT2_SONAME='"$(DL_SONAME_GIT2)"') \
+	$(if $(DL_SONAME_ARCHIVE),-DDHG_LIBARCHIVE_SONAME='"$(DL_SONAME_ARCHIVE)"')
+# dlopen is in libc since glibc 2.34: then the libdl stub is not linked (as-needed)
+DL_LIBS := -Wl,--push-state,--as-needed -ldl -Wl,--pop-state
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-Iinternal -I. -pthread -MMD -MP
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null) $(DL_LIBS) -lm -pthread
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
-ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(SAN) $(PKG_CFLAGS) $(DL_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
 
@@ -63,6 +72,12 @@ VERSION_STAMP := $(BUILD)/.version
 $(VERSION_STAMP): FORCE
 	@mkdir -p $(BUILD); echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
 $(call obj,$(SRC_dhg) $(SRC_operator)): $(VERSION_STAMP)
+# Likewise the loaders and the tests that dlopen: rebuilt when a SONAME changes.
+DL_STAMP := $(BUILD)/.dl-sonames
+$(DL_STAMP): FORCE
+	@mkdir -p $(BUILD); echo '$(DL_SONAME_GIT2) $(DL_SONAME_ARCHIVE)' | cmp -s - $@ || \
+		echo '$(DL_SONAME_GIT2) $(DL_SONAME_ARCHIVE)' > $@
+$(call obj,$(filter %_dl.c,$(SRC_output)) tests/unit/test_util_dl.c tests/unit/test_output_package.c): $(DL_STAMP)
 BINS := $(if $(SRC_dhg),$(BUILD)/dhg) $(if $(SRC_operator),$(BUILD)/dhg-operator)
 
 $(BUILD)/dhg: $(call obj,$(SRC_dhg)) $(call libs_for,output) $(call libs_for,engine)

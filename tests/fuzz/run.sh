@@ -47,11 +47,13 @@ if [ -n "${FUZZ_TOTAL:-}" ]; then
 fi
 
 UTIL=$(echo internal/util/*.c)
+# libarchive is loaded at run time (internal/util/dl.h): its SONAME is compiled in, as by the Makefile
+DL_CFLAGS="-DDHG_LIBARCHIVE_SONAME=\"$(bash scripts/soname.sh libarchive)\""
 # target -> "pkg-config packages|sources|extra libs"
 target_spec() {
 	case $1 in
 	yaml) echo "yaml-0.1 jansson|$UTIL internal/engine/objects.c $(echo internal/engine/extract/*.c)|" ;;
-	oci_auth) echo "yaml-0.1 jansson libarchive|$UTIL internal/output/oci/ociout_auth.c internal/output/oci/ociout_manifest.c internal/output/package/pkgchart.c internal/engine/objects.c|" ;;
+	oci_auth) echo "yaml-0.1 jansson libarchive|$UTIL internal/output/oci/ociout_auth.c internal/output/oci/ociout_manifest.c internal/output/package/pkgchart.c internal/output/package/pkgchart_dl.c internal/engine/objects.c|" ;;
 	kube_watch | kube_selector | kubeconfig) echo "yaml-0.1 jansson libcurl|$UTIL $(echo internal/kube/*.c)|" ;;
 	webhook) echo "jansson libwebsockets|$UTIL $(echo internal/httpserver/*.c)|" ;;
 	git_secret) echo "jansson libgit2|$UTIL internal/output/git/gitout_plan.c|" ;;
@@ -65,7 +67,7 @@ for target in $TARGETS; do
 	IFS='|' read -r pkgs srcs extra <<<"$spec"
 	bin=$OUT/fuzz_$target
 	CFLAGS="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
- -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinternal -I. -pthread $(pkg-config --cflags $pkgs)"
+ -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinternal -I. -pthread $(pkg-config --cflags $pkgs) $DL_CFLAGS"
 	LIBS="$(pkg-config --libs $pkgs) $extra -lssl -lcrypto -lm -pthread"
 	echo "fuzz: building $bin"
 	# shellcheck disable=SC2086

@@ -7,10 +7,26 @@
 #include <unistd.h>
 
 #include "output/package/pkgchart.h"
+#include "util/dl.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/str.h"
+
+/* libarchive's reader, loaded as the packager loads the writer (the runner does not link it) */
+#define READER_FUNCS(X) \
+	X(archive_read_new) X(archive_read_support_filter_gzip) X(archive_read_support_format_tar) \
+	X(archive_read_open_memory) X(archive_read_next_header) X(archive_read_data) X(archive_read_free) \
+	X(archive_entry_pathname) X(archive_entry_filetype) X(archive_entry_perm) X(archive_entry_mtime) \
+	X(archive_entry_uid) X(archive_entry_gid) X(archive_entry_uname) X(archive_entry_size)
+static struct {
+	READER_FUNCS(DHG_DL_FIELD)
+} ar;
+#define SYM(f) DHG_DL_SYM(ar, f)
+static const dhg_dl_sym reader_syms[] = { READER_FUNCS(SYM) };
+#undef SYM
+static dhg_dl_lib reader = DHG_DL_LIB_INIT("test reader", DHG_LIBARCHIVE_SONAME, reader_syms,
+					   sizeof(reader_syms) / sizeof(reader_syms[0]), NULL);
 
 static const char CHART_YAML[] = "apiVersion: v2\nname: shop\nversion: 1.2.3+build.1\nappVersion: \"4.5\"\n"
 				 "description: Shop chart\n";
@@ -91,26 +107,27 @@ START_TEST(test_output_package__listing)
 	set_file(&f[1], ".helmignore", data[1]);
 	set_file(&f[2], "Chart.yaml", data[0]);
 	ck_assert_int_eq(pkgchart_tgz_build(&t, &len, mk_chart(f, 3)), 0);
-	ck_assert_ptr_nonnull(a = archive_read_new());
-	archive_read_support_filter_gzip(a);
-	archive_read_support_format_tar(a);
-	ck_assert_int_eq(archive_read_open_memory(a, t, len), ARCHIVE_OK);
-	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+	ck_assert_int_eq(dhg_dl_load(&reader), 0);
+	ck_assert_ptr_nonnull(a = ar.archive_read_new());
+	ar.archive_read_support_filter_gzip(a);
+	ar.archive_read_support_format_tar(a);
+	ck_assert_int_eq(ar.archive_read_open_memory(a, t, len), ARCHIVE_OK);
+	while (ar.archive_read_next_header(a, &e) == ARCHIVE_OK) {
 		ck_assert_int_lt(i, 3);
-		ck_assert_str_eq(archive_entry_pathname(e), want[i]);
-		ck_assert_int_eq(archive_entry_filetype(e), AE_IFREG);
-		ck_assert_int_eq(archive_entry_perm(e), 0644);
-		ck_assert_int_eq(archive_entry_mtime(e), 0);
-		ck_assert_int_eq(archive_entry_uid(e), 0);
-		ck_assert_int_eq(archive_entry_gid(e), 0);
-		ck_assert(archive_entry_uname(e) == NULL || archive_entry_uname(e)[0] == 0);
-		ck_assert_int_eq(archive_entry_size(e), (la_int64_t)strlen(data[i]));
-		ck_assert_int_eq(archive_read_data(a, buf, sizeof(buf)), (la_ssize_t)strlen(data[i]));
+		ck_assert_str_eq(ar.archive_entry_pathname(e), want[i]);
+		ck_assert_int_eq(ar.archive_entry_filetype(e), AE_IFREG);
+		ck_assert_int_eq(ar.archive_entry_perm(e), 0644);
+		ck_assert_int_eq(ar.archive_entry_mtime(e), 0);
+		ck_assert_int_eq(ar.archive_entry_uid(e), 0);
+		ck_assert_int_eq(ar.archive_entry_gid(e), 0);
+		ck_assert(ar.archive_entry_uname(e) == NULL || ar.archive_entry_uname(e)[0] == 0);
+		ck_assert_int_eq(ar.archive_entry_size(e), (la_int64_t)strlen(data[i]));
+		ck_assert_int_eq(ar.archive_read_data(a, buf, sizeof(buf)), (la_ssize_t)strlen(data[i]));
 		ck_assert(memcmp(buf, data[i], strlen(data[i])) == 0);
 		i++;
 	}
 	ck_assert_int_eq(i, 3);
-	archive_read_free(a);
+	ar.archive_read_free(a);
 	free(t);
 }
 END_TEST

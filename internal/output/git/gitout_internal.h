@@ -3,10 +3,10 @@
 
 /* Module-private pieces shared by gitout.c, gitsrc.c and gitout_remote.c (not for callers). */
 
-#include <git2.h>
 #include <stddef.h>
 
 #include "output/git/gitout.h"
+#include "output/git/gitout_dl.h" /* <git2.h>, with the git_* calls going through the loaded table */
 
 #define GITOUT_DEFAULT_WORK_DIR "/tmp/dhg-git"
 #define GITOUT_MAX_SECRET_BYTES ((size_t)64 << 10)
@@ -28,8 +28,11 @@ int gitout__url_host_port(char *host, size_t hostsize, int *port, const char *ur
 int gitout__known_hosts_check(const char *known_hosts, const char *host, int port, const unsigned char *key,
 			      size_t keylen);
 
-/* Initialises libgit2 once per process (kept for the process lifetime: re-initialising it per
- * call would reload the TLS trust store every time). Thread-safe. Returns 0 or DHG_ERROR. */
+/* Loads libgit2 (dlopen of the build's SONAME) and initialises it, once per process (kept for
+ * the process lifetime: re-initialising it per call would reload the TLS trust store every
+ * time). Must precede every git_* call. Thread-safe. Returns 0, or DHG_ERROR with
+ * dhg_error_last() "git output: cannot load libgit2.so.N: ..." (or the init failure), again on
+ * every call. */
 int gitout__libgit2_init(void);
 
 /* One open clone with its lock and remote callbacks. */

@@ -6,7 +6,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +20,6 @@
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/str.h"
-
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_rc;
-
-static void init_libgit2(void)
-{
-	init_rc = git_libgit2_init();
-}
-
-int gitout__libgit2_init(void)
-{
-	pthread_once(&init_once, init_libgit2);
-	if (init_rc < 0)
-		return dhg_error_set(DHG_ERROR, "git: libgit2 initialisation failed: %s",
-				     git_error_last() ? git_error_last()->message : "unknown error");
-	return 0;
-}
 
 /* ---- the clone ------------------------------------------------------------------------------ */
 

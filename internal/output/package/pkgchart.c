@@ -1,7 +1,5 @@
 #include "output/package/pkgchart.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -10,6 +8,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "output/package/pkgchart_dl.h" /* libarchive, with the calls going through the loaded table */
 #include "util/buf.h"
 #include "util/array.h"
 #include "util/error.h"
@@ -478,6 +477,8 @@ int pkgchart_tgz_build(unsigned char **out, size_t *len, const engine_chart *cha
 
 	*out = NULL;
 	*len = 0;
+	if (pkgchart__archive_load() < 0)
+		return DHG_ERROR;
 	if (!chart->name[0] || strchr(chart->name, '/') || !path_safe(chart->name))
 		return dhg_error_set(DHG_EINVALID, "chart name '%s' is not valid", chart->name);
 	if (chart->nfiles > PKGCHART_MAX_FILES)

@@ -40,7 +40,8 @@ void pkgchart_chart_free(engine_chart *c);
 
 /* Writes the reproducible .tgz of `chart` into *out (malloc'd; caller frees) and its length
  * into *len. chart->name must be a valid chart name; file paths must be relative, without "..",
- * and the files must include Chart.yaml. */
+ * and the files must include Chart.yaml. The first call loads libarchive (DHG_ERROR "chart
+ * packaging: cannot load libarchive.so.N: ..." when it cannot be loaded). */
 int pkgchart_tgz_build(unsigned char **out, size_t *len, const engine_chart *chart);
 
 /* The chart's metadata (its Chart.yaml) as Helm's OCI config JSON: the fields of Helm's
