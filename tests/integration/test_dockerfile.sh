@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Dockerfile's runtime stage must provide every shared library the built binaries load:
-# each library `ldd` reports is owned (dpkg -S) by a package that the runtime stage installs,
-# by one of their dependencies (apt-cache depends --recurse), or by the base image's essentials.
+# each library `ldd` reports, and each library they dlopen() on first use (libgit2, libarchive:
+# internal/util/dl.h; their SONAMEs are string constants in the binaries) with what `ldd` reports
+# for it, is owned (dpkg -S) by a package that the runtime stage installs, by one of their
+# dependencies (apt-cache depends --recurse), or by the base image's essentials.
 . "$(dirname "$0")/lib.sh"
 command -v apt-cache >/dev/null || skip "apt-cache not available"
 bins=()
@@ -26,8 +28,19 @@ essential=$(dpkg-query -W -f='${Package} ${Essential} ${Priority}\n' | awk '$2==
 have=$(printf '%s\n%s\n%s\n' "$runtime_pkgs" "$closure" "$essential" | sort -u)
 
 missing=0
+# Libraries loaded with dlopen(): the SONAMEs compiled into the binaries (the names of their
+# DT_NEEDED entries match too: harmless, ldd covers them anyway), found through ld.so's cache.
+strings -a "${bins[@]}" | grep -E '^lib[A-Za-z0-9_+-]+\.so(\.[0-9]+)+$' | sort -u >"$T/sonames"
+grep -qx 'libgit2\.so\..*' "$T/sonames" && grep -qx 'libarchive\.so\..*' "$T/sonames" ||
+	fail "no libgit2/libarchive SONAME found in ${bins[*]} (how are they loaded now?)"
+dlopened=()
+while read -r so; do
+	path=$(ldconfig -p | awk -v s="$so" '$1 == s {print $NF; exit}')
+	[ -n "$path" ] || fail "the binaries load $so, which is not installed here"
+	dlopened+=("$path")
+done <"$T/sonames"
 # Every library any binary loads, resolved once, owners looked up in one dpkg -S call.
-ldd "${bins[@]}" | awk '/=> \//{print $3}' | sort -u >"$T/libs"
+{ ldd "${bins[@]}" "${dlopened[@]}" | awk '/=> \//{print $3}'; printf '%s\n' "${dlopened[@]}"; } | sort -u >"$T/libs"
 while read -r lib; do readlink -f "$lib"; done <"$T/libs" >"$T/real"
 owners=$( (dpkg -S $(cat "$T/libs" "$T/real") 2>/dev/null || true) | sed 's/:[^ ]*: /\t/; s/: /\t/')
 while read -r lib; do
@@ -40,4 +53,4 @@ while read -r lib; do
 	fi
 done <"$T/libs"
 [ $missing = 0 ] || fail "the runtime stage lacks libraries"
-ok "runtime stage covers the shared libraries of ${bins[*]##*/} (packages: $(echo $runtime_pkgs))"
+ok "runtime stage covers the shared libraries of ${bins[*]##*/}, dlopen'ed ones included (packages: $(echo $runtime_pkgs))"
