@@ -6,11 +6,14 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential pkg-config git ca-certificates \
+      build-essential pkg-config git ca-certificates dpkg-dev \
       libcurl4-openssl-dev libyaml-dev libjansson-dev libwebsockets-dev libgit2-dev \
-      libssl-dev libarchive-dev check \
- && rm -rf /var/lib/apt/lists/*
+      libssl-dev libarchive-dev check zlib1g-dev libnghttp2-dev
 WORKDIR /src
+# libcurl: built from Debian's source package (same version as libcurl4-openssl-dev, Debian's
+# patches applied), HTTP(S) only, static (scripts/build-curl.sh); a layer of its own.
+COPY scripts/build-curl.sh scripts/
+RUN bash scripts/build-curl.sh && rm -rf .tools/src /var/lib/apt/lists/*
 COPY . .
 ARG VERSION=0.0.0-dev
 RUN make BUILD=/out VERSION=${VERSION} all
@@ -25,8 +28,8 @@ LABEL org.opencontainers.image.title="dhg-operator" \
 # runtime-packages: the shared libraries of /dhg-operator and /dhg
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libcurl4 libyaml-0-2 libjansson4 libwebsockets17 libgit2-1.5 \
-      libssl3 libarchive13 libcap2 \
+      ca-certificates libyaml-0-2 libjansson4 libwebsockets17 libgit2-1.5 \
+      libssl3 libnghttp2-14 zlib1g libarchive13 libcap2 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/dhg-operator /dhg-operator
 COPY --from=build /out/dhg /dhg

@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := libcurl yaml-0.1 jansson libwebsockets libgit2 openssl libarchive
+PKGS    := yaml-0.1 jansson libwebsockets libgit2 openssl libarchive
 # Loaded at run time on first use (internal/util/dl.h): headers only, not linked. Their SONAMEs
 # are compiled in (DHG_LIBGIT2_SONAME, DHG_LIBARCHIVE_SONAME).
 DL_PKGS := libgit2 libarchive
@@ -19,8 +19,22 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-Iinternal -I. -pthread -MMD -MP
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null) $(DL_LIBS) -lm -pthread
+# libcurl: the static one scripts/build-curl.sh builds from Debian's source package (HTTP(S)
+# only; Debian's libcurl4 loads gnutls, krb5, ldap, rtmp, ssh2... at start-up). `make deps`
+# builds it; DHG_SYSTEM_CURL=1 links the system's shared libcurl instead.
+CURL_PREFIX := $(CURDIR)/.tools/curl
+ifeq ($(DHG_SYSTEM_CURL),1)
+CURL_A      :=
+CURL_CFLAGS  = $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS    = $(shell pkg-config --libs libcurl 2>/dev/null)
+else
+CURL_A      := $(CURL_PREFIX)/lib/libcurl.a
+CURL_PC      = PKG_CONFIG_PATH=$(CURL_PREFIX)/lib/pkgconfig pkg-config --define-variable=prefix=$(CURL_PREFIX)
+CURL_CFLAGS  = $(shell $(CURL_PC) --cflags libcurl 2>/dev/null)
+CURL_LIBS    = $(CURL_A) $(filter-out -L% -lcurl,$(shell $(CURL_PC) --static --libs libcurl 2>/dev/null))
+endif
+PKG_CFLAGS = $(CURL_CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(CURL_LIBS) $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null) $(DL_LIBS) -lm -pthread
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(SAN) $(PKG_CFLAGS) $(DL_CFLAGS) $(CFLAGS)
@@ -51,7 +65,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 lib = $(BUILD)/lib/libdhg_$(1).a
 libs_for = $(foreach a,$(DEPS_$(1)),$(if $(SRC_$(a)),$(call lib,$(a))))
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | $(CURL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DDHG_VERSION='"$(VERSION)"' -c $< -o $@
 
@@ -80,10 +94,10 @@ $(DL_STAMP): FORCE
 $(call obj,$(filter %_dl.c,$(SRC_output)) tests/unit/test_util_dl.c tests/unit/test_output_package.c): $(DL_STAMP)
 BINS := $(if $(SRC_dhg),$(BUILD)/dhg) $(if $(SRC_operator),$(BUILD)/dhg-operator)
 
-$(BUILD)/dhg: $(call obj,$(SRC_dhg)) $(call libs_for,output) $(call libs_for,engine)
+$(BUILD)/dhg: $(call obj,$(SRC_dhg)) $(call libs_for,output) $(call libs_for,engine) $(CURL_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(SRC_dhg)) $(call libs_for,output) $(PKG_LIBS)
 
-$(BUILD)/dhg-operator: $(call obj,$(SRC_operator)) $(call libs_for,controller)
+$(BUILD)/dhg-operator: $(call obj,$(SRC_operator)) $(call libs_for,controller) $(CURL_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(call obj,$(SRC_operator)) $(call libs_for,controller) $(PKG_LIBS)
 
 # Helper programs used by integration tests and benchmarks (tests/tools/*.c, bench/*.c):
@@ -94,9 +108,9 @@ TOOLS := $(patsubst %.c,$(BUILD)/%,$(notdir $(TOOL_SRCS)))
 # Keep their objects: as intermediates make would delete them and rebuild every tool each run.
 .SECONDARY: $(call obj,$(TOOL_SRCS))
 vpath %.c tests/tools bench
-$(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
+$(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS) $(CURL_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
-$(BUILD)/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS)
+$(BUILD)/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS) $(CURL_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 
 # ---- unit tests (Check): one runner per area, suites found by name -------------------------
@@ -104,7 +118,7 @@ UNIT_SRC = $(sort $(wildcard tests/unit/test_$(1)_*.c))
 UNIT_AREAS := $(foreach a,$(AREAS),$(if $(call UNIT_SRC,$(a)),$(a)))
 UNIT_BINS := $(foreach a,$(UNIT_AREAS),$(BUILD)/tests/unit-$(a))
 
-$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c | $(CURL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -DDHG_SOURCE_DIR='"$(CURDIR)"' -c $< -o $@
 
@@ -113,12 +127,18 @@ $(BUILD)/tests/suites-$(1).c: $(call UNIT_SRC,$(1)) tests/unit/gen-suites.sh
 	@mkdir -p $$(dir $$@)
 	bash tests/unit/gen-suites.sh $(call UNIT_SRC,$(1)) > $$@
 $(BUILD)/tests/unit-$(1): $(call obj,$(call UNIT_SRC,$(1))) $(BUILD)/tests/suites-$(1).c \
-		$(BUILD)/obj/tests/unit/runner.o $(call libs_for,$(1))
+		$(BUILD)/obj/tests/unit/runner.o $(call libs_for,$(1)) $(CURL_A)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(ALL_LDFLAGS) -o $$@ $(call obj,$(call UNIT_SRC,$(1))) \
 		$(BUILD)/tests/suites-$(1).c $(BUILD)/obj/tests/unit/runner.o $(call libs_for,$(1)) \
 		$(CHECK_LIBS) $(PKG_LIBS)
 endef
 $(foreach a,$(UNIT_AREAS),$(eval $(call unit_rules,$(a))))
+
+ifneq ($(CURL_A),)
+$(CURL_A):
+	@echo "make: $(CURL_A) is missing: run 'make deps' (or bash scripts/build-curl.sh) to build" \
+		"libcurl from Debian's source package, or add DHG_SYSTEM_CURL=1 to link the system libcurl" >&2; exit 1
+endif
 
 # ---- targets ------------------------------------------------------------------------------
 .PHONY: all deps deps-build unit integration test asan tsan valgrind coverage lint fuzz bench demo clean tools deploy-manifests

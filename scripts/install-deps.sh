@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TOOLS="$ROOT/.tools"
 
+# dpkg-dev, zlib1g-dev, libnghttp2-dev: scripts/build-curl.sh builds libcurl from Debian's
+# source package of libcurl4-openssl-dev's version (see below).
 BUILD_PKGS="build-essential pkg-config libcurl4-openssl-dev libyaml-dev libjansson-dev
-  libwebsockets-dev libgit2-dev libssl-dev libarchive-dev check"
+  libwebsockets-dev libgit2-dev libssl-dev libarchive-dev check dpkg-dev zlib1g-dev libnghttp2-dev"
 TEST_PKGS="valgrind git nginx fcgiwrap openssh-server openssh-client docker-registry
   apache2-utils openssl python3 python3-yaml curl unzip procps iproute2 ca-certificates time lua5.4 lua-cjson"
 
@@ -30,6 +32,9 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+
+# The static, HTTP(S)-only libcurl the binaries link (.tools/curl; fast when already built).
+bash scripts/build-curl.sh
 
 [ "${DHG_DEPS_MINIMAL:-0}" = 1 ] && exit 0
 
