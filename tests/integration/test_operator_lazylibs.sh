@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# libgit2 and libarchive are loaded on first use (internal/util/dl.h), not at start-up (the
+# operator's idle RSS target): an idle operator, one writing only to local output, and `dhg
+# generate` map neither (nor libxml2, ICU, libstdc++, mbedTLS, libssh2 that come with them);
+# the first git write maps libgit2 (not libarchive), the first OCI push libarchive; `dhg push`
+# loads libarchive only. Checked in /proc/PID/maps (operator) and with LD_DEBUG=files (CLI).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/emulator.sh"
+. "$(dirname "$0")/operator.sh"
+. "$(dirname "$0")/gitserver.sh"
+. "$(dirname "$0")/registry.sh"
+
+command -v nginx >/dev/null && command -v fcgiwrap >/dev/null || skip "nginx/fcgiwrap missing"
+command -v docker-registry >/dev/null && command -v htpasswd >/dev/null || skip "docker-registry/htpasswd missing"
+[ -x "$BUILD/dhg" ] || fail "no $BUILD/dhg"
+export HOME=$T/home
+mkdir -p "$HOME"
+LAZY='libgit2|libarchive|libxml2|libicu|libstdc\+\+|libmbed|libssh2'
+b64() { printf '%s' "$1" | base64 -w0; }
+maps() { awk '$6 ~ /\.so/ {n = split($6, p, "/"); print p[n]}' "/proc/$OP_PID/maps" | sort -u; }
+ready() { curl -sf "http://127.0.0.1:$OP_PROBE/readyz" >/dev/null; }
+# loaded CMD...: the libraries CMD loads (ld.so's LD_DEBUG=files trace; the binary runs unwrapped)
+loaded() { LD_DEBUG=files LD_DEBUG_OUTPUT=$T/ld "$@" >/dev/null 2>"$T/cmd.err" || { cat "$T/cmd.err"; return 1; }
+	sed -n 's/.*file=\([^ ]*\) .*/\1/p' "$T"/ld.* | sed 's|.*/||' | sort -u; rm -f "$T"/ld.*; }
+
+# ---- CLI
+shop_manifests "$T/shop.yaml"
+libs=$(loaded "$BUILD/dhg" generate -f "$T/shop.yaml" -o "$T/gen" --chart-name shop --chart-version 0.1.0) || fail "dhg generate"
+grep -q '^libjansson' <<<"$libs" || fail "the LD_DEBUG trace is not read: $libs"
+! grep -E "$LAZY" <<<"$libs" || fail "dhg generate loads the libraries above"
+registry_start --htpasswd || fail "registry did not start"
+printf '%s\n' "$REG_PASS" >"$T/pw"
+libs=$(loaded "$BUILD/dhg" push "$T/gen" "oci://$REG_HOST/cli" --plain-http --username "$REG_USER" \
+	--password-stdin <"$T/pw") || fail "dhg push"
+grep -q '^libarchive\.so' <<<"$libs" || fail "dhg push did not load libarchive: $libs"
+! grep -E 'libgit2|libssh2|libmbed' <<<"$libs" || fail "dhg push loads git's libraries"
+ok "dhg generate loads neither libgit2 nor libarchive; dhg push loads libarchive only"
+
+# ---- operator: idle, then local output only
+gitsrv_http_start
+gitsrv_repo_create deploy
+op_setup
+op_app shop shop nginx:1.25
+op_start op1
+wait_for ready || fail "operator not ready: $(tail -n 5 "$T/op1.log")"
+maps >"$T/maps-idle"
+grep -q '^libjansson' "$T/maps-idle" || fail "cannot read the operator's maps: $(cat "$T/maps-idle")"
+! grep -E "$LAZY" "$T/maps-idle" || fail "the idle operator maps the libraries above"
+op_hc shop local shop 0s
+K wait --for=condition=Ready hc/local -n shop --timeout=30s >/dev/null || fail "hc/local not Ready: $(op_status shop local .status)"
+! maps | grep -E "$LAZY" || fail "a local write maps the libraries above"
+ok "idle and local-only operator: none of libgit2, libarchive and their dependencies mapped ($(wc -l <"$T/maps-idle") libraries)"
+
+# ---- first git write: libgit2 (with its dependencies), still no libarchive
+cat <<Y | K apply -f - >/dev/null || fail "apply git Secret + HelmChart"
+apiVersion: v1
+kind: Secret
+metadata: {name: git-http, namespace: shop}
+type: Opaque
+data: {username: $(b64 "$GIT_HTTP_USER"), password: $(b64 "$GIT_HTTP_PASSWORD")}
+---
+apiVersion: dhg.deckhouse.io/v1alpha1
+kind: HelmChart
+metadata: {name: git, namespace: shop}
+spec:
+  chart: {name: shop, version: 0.1.0}
+  source: {cluster: {selector: {matchLabels: {app.kubernetes.io/part-of: shop}}}}
+  output: {git: {url: "$GIT_HTTP_URL/deploy.git", branch: main, path: charts/shop, secretRef: {name: git-http}}}
+  sync: {debounce: 0s}
+Y
+K wait --for=condition=Ready hc/git -n shop --timeout=30s >/dev/null || fail "hc/git not Ready: $(op_status shop git .status)"
+maps | grep -q '^libgit2\.so' || fail "libgit2 not mapped after a git write"
+! maps | grep -E 'libarchive|libxml2|libicu' || fail "a git write maps libarchive's libraries"
+ok "after a git write: libgit2 mapped, libarchive not"
+
+# ---- first OCI push: libarchive
+cat <<Y | K apply -f - >/dev/null || fail "apply OCI Secret + HelmChart"
+apiVersion: v1
+kind: Secret
+metadata: {name: reg-basic, namespace: shop}
+type: Opaque
+data: {username: $(b64 "$REG_USER"), password: $(b64 "$REG_PASS")}
+---
+apiVersion: dhg.deckhouse.io/v1alpha1
+kind: HelmChart
+metadata: {name: oci, namespace: shop}
+spec:
+  chart: {name: shop, version: 0.2.0}
+  source: {cluster: {selector: {matchLabels: {app.kubernetes.io/part-of: shop}}}}
+  output: {oci: {repository: "oci://$REG_HOST/op", insecure: true, secretRef: {name: reg-basic}}}
+  sync: {debounce: 0s}
+Y
+K wait --for=condition=Ready hc/oci -n shop --timeout=30s >/dev/null || fail "hc/oci not Ready: $(op_status shop oci .status)"
+maps | grep -q '^libarchive\.so' || fail "libarchive not mapped after an OCI push"
+op_stop "$OP_PID"
+ok "after an OCI push: libarchive mapped"
