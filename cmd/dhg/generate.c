@@ -7,6 +7,7 @@
 
 #include "cmd/dhg/cmd.h"
 #include "engine/engine.h"
+#include "engine/lifetime.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/str.h"
@@ -108,6 +109,9 @@ static int is_replaceable(const char *dir)
 	closedir(d);
 	return ok;
 }
+
+/* A successful run's chart, left to the process exit (dhg_cmd_pool): still reachable. */
+static engine_chart *volatile exit_chart; /* volatile: a store the compiler keeps */
 
 int dhg_cmd_generate(int argc, char **argv)
 {
@@ -248,6 +252,7 @@ int dhg_cmd_generate(int argc, char **argv)
 		opts.values_overlay = overlay;
 	}
 	xopts.progress = isatty(STDERR_FILENO);
+	engine_exit_soon_set(dhg_cmd_pool); /* the process ends after this run */
 	if (engine_run_paths(&chart, inputs, ninputs, &xopts, &opts) < 0) {
 		rc = dhg_cmd_fail(NULL);
 		goto done;
@@ -288,6 +293,11 @@ int dhg_cmd_generate(int argc, char **argv)
 	       chart->resource_count, chart->digest);
 	rc = 0;
 done:
+	if (rc == 0 && dhg_cmd_pool) {
+		/* the process ends now: freeing the chart block by block would only cost time */
+		exit_chart = chart;
+		chart = NULL;
+	}
 	engine_chart_free(chart);
 	json_decref(overlay);
 	free(inputs);

@@ -14,6 +14,7 @@
  * write engine_number_text() verbatim.
  */
 #include "engine/engine.h"
+#include "engine/lifetime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,18 @@
 #include "util/str.h"
 
 #define NUMBER_MARK 'N'
+
+static int exit_soon;
+
+void engine_exit_soon_set(int on)
+{
+	exit_soon = on;
+}
+
+int engine_exit_soon(void)
+{
+	return exit_soon;
+}
 
 int engine_objects_add_take(engine_objects *objs, json_t *obj, const char *source, int doc, int line)
 {

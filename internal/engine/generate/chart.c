@@ -13,6 +13,7 @@
 
 #include "engine/generate/emit.h"
 #include "engine/generate/generate.h"
+#include "engine/lifetime.h"
 #include "engine/process/process.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -694,15 +695,20 @@ static int put_values(files *f, engine_process__ctx *ctx)
 		goto done;
 	if ((err = files_add_buf(f, "values.yaml", &b)) < 0)
 		goto done;
-	json_decref(ctx->comments); /* not needed any more: memory for the schema */
+	/* not needed any more: memory for the schema (with engine_exit_soon(), the largest trees
+	 * of the run are left to the process exit instead of being freed node by node) */
+	if (!engine_exit_soon())
+		json_decref(ctx->comments);
 	ctx->comments = NULL;
 	if ((err = dhg_buf_printf(&b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
 	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = engine_emit__puts(&b, ",\n")) < 0 ||
 	    (err = put_schema_members(&sc, &b, ctx->values, NULL, 2, 0)) < 0 || (err = engine_emit__puts(&b, "\n}\n")) < 0)
 		goto done;
 	err = files_add_buf(f, "values.schema.json", &b);
-	json_decref(ctx->values);
-	json_decref(ctx->opaque);
+	if (err < 0 || !engine_exit_soon()) {
+		json_decref(ctx->values);
+		json_decref(ctx->opaque);
+	}
 	ctx->values = ctx->opaque = NULL;
 done:
 	dhg_buf_dispose(&sc.path);
