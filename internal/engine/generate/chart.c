@@ -746,13 +746,15 @@ static const char *item_describe(char *d, size_t size, engine_process__item *it)
  *
  * Between the hand-over and the release this thread touches none of the item's tree, obj,
  * kept_ns and src fields; the writer touches no other field of the item (it reads is_crd and
- * path) and nothing after counting it as written.
+ * path) and nothing after counting it as written. The writer is woken for batches of BATCH
+ * items, not for each one (a wake-up per template costs more than writing a small one).
  *
  * Errors: the writer stops at its first error (message wrapped as in the sequential code)
  * and keeps a copy; since the processors are always ahead of the writer, a writer error
  * belongs to an earlier item than any error this thread meets afterwards, so it wins. */
 
-#define QUEUE_CAP 64
+#define QUEUE_CAP 256
+#define BATCH 64
 
 typedef struct writer {
 	pthread_t tid;
@@ -810,35 +812,37 @@ static void *writer_main(void *arg)
 	writer *w = arg;
 	int failed = 0;
 
+	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		engine_process__item *it;
+		size_t head, k, ok = 0;
 		int err = 0;
 
-		pthread_mutex_lock(&w->mu);
-		while (w->count == 0 && !w->closing)
+		while (w->count < BATCH && !w->closing)
 			pthread_cond_wait(&w->cv_items, &w->mu);
-		if (w->count == 0) {
-			pthread_mutex_unlock(&w->mu);
-			return NULL;
-		}
-		it = w->q[w->head];
+		if (w->count == 0) /* closing, and nothing left */
+			break;
+		head = w->head;
+		k = w->count; /* slots head .. head+k-1 stay untouched until count drops */
 		pthread_mutex_unlock(&w->mu);
-		if (!failed && (err = write_tree(&w->f, &w->b, it)) < 0)
-			failed = 1;
+		for (size_t j = 0; j < k && !failed; j++) {
+			if ((err = write_tree(&w->f, &w->b, w->q[(head + j) % QUEUE_CAP])) < 0)
+				failed = 1;
+			else
+				ok++;
+		}
 		pthread_mutex_lock(&w->mu);
-		w->head = (w->head + 1) % QUEUE_CAP;
-		if (w->count-- == QUEUE_CAP)
-			pthread_cond_signal(&w->cv_space);
+		w->head = (head + k) % QUEUE_CAP;
+		w->count -= k;
+		w->written += ok;
 		if (err < 0) {
 			w->failed = 1;
 			w->err = err;
 			w->errd = *dhg_error_last();
-			pthread_cond_signal(&w->cv_space);
-		} else if (!failed) {
-			w->written++;
 		}
-		pthread_mutex_unlock(&w->mu);
+		pthread_cond_signal(&w->cv_space);
 	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
 }
 
 /* Starts the writer for up to n items. Returns 0 when it runs, < 0 when it could not be
@@ -893,7 +897,7 @@ static int writer_put(writer *w, engine_process__item *it)
 		err = w->err;
 	} else {
 		w->q[(w->head + w->count) % QUEUE_CAP] = it;
-		if (w->count++ == 0)
+		if (++w->count == BATCH)
 			pthread_cond_signal(&w->cv_items);
 		w->handed[w->nhanded++] = it;
 	}
