@@ -16,6 +16,8 @@ command -v docker-registry >/dev/null && command -v htpasswd >/dev/null || skip 
 export HOME=$T/home
 mkdir -p "$HOME"
 LAZY='libgit2|libarchive|libxml2|libicu|libstdc\+\+|libmbed|libssh2'
+# (the sanitizer runtimes link libstdc++ themselves)
+ldd "$BUILD/dhg-operator" | grep -qE 'lib(a|ub|t)san' && LAZY='libgit2|libarchive|libxml2|libicu|libmbed|libssh2'
 b64() { printf '%s' "$1" | base64 -w0; }
 maps() { awk '$6 ~ /\.so/ {n = split($6, p, "/"); print p[n]}' "/proc/$OP_PID/maps" | sort -u; }
 ready() { curl -sf "http://127.0.0.1:$OP_PROBE/readyz" >/dev/null; }
