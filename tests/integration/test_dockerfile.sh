@@ -35,7 +35,7 @@ grep -qx 'libgit2\.so\..*' "$T/sonames" && grep -qx 'libarchive\.so\..*' "$T/son
 	fail "no libgit2/libarchive SONAME found in ${bins[*]} (how are they loaded now?)"
 dlopened=()
 while read -r so; do
-	path=$(ldconfig -p | awk -v s="$so" '$1 == s {print $NF; exit}')
+	path=$(ldconfig -p | awk -v s="$so" '$1 == s && !p {print $NF; p = 1}')
 	[ -n "$path" ] || fail "the binaries load $so, which is not installed here"
 	dlopened+=("$path")
 done <"$T/sonames"
