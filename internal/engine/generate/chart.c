@@ -570,15 +570,12 @@ static int put_json_string(dhg_buf *b, const char *s)
 
 typedef engine_emit__member schema_member;
 
-typedef struct schema_ctx {
-	const json_t *opaque; /* paths ('\x1f'-joined) written as their type only */
-	dhg_buf path;
-} schema_ctx;
+static int put_schema(dhg_buf *b, const json_t *v, const json_t *op, const char *key, int indent, int depth);
 
-static int put_schema(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *key, int indent, int depth);
-
-/* Writes the members of the draft-07 schema of v (types from the defaults), at indent. */
-static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
+/* Writes the members of the draft-07 schema of v (types from the defaults), at indent. op is
+ * v's node in the opaque tree (process.h): true when v is written as its type only, an
+ * object when paths below v are, else NULL. */
+static int put_schema_members(dhg_buf *b, const json_t *v, const json_t *op, const char *key, int indent, int depth)
 {
 	const char *type = "string", *k;
 	schema_member small[32];
@@ -602,8 +599,7 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		case JSON_NULL: type = "null"; break;
 		default: type = "string"; break;
 		}
-	if (!json_is_object(v) || json_object_size(v) == 0 ||
-	    (sc->path.len && json_object_get(sc->opaque, dhg_buf_cstr(&sc->path)))) {
+	if (!json_is_object(v) || json_object_size(v) == 0 || json_is_true(op)) {
 		if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(b, "\"type\": ")) < 0)
 			return err;
 		/* int-or-string fields (PodDisruptionBudget minAvailable/maxUnavailable) */
@@ -624,13 +620,16 @@ static int put_schema_members(schema_ctx *sc, dhg_buf *b, const json_t *v, const
 		keys[n++].v = x;
 	}
 	engine_emit__sort(keys, n, 0);
+	if (!json_is_object(op) || json_object_size(op) == 0)
+		op = NULL;
 	if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(b, "\"properties\": {")) < 0)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
 		if ((i && (err = engine_emit__putc(b, ',')) < 0) || (err = engine_emit__putc(b, '\n')) < 0 ||
 		    (err = engine_emit__fill(b, ' ', (size_t)indent + 2)) < 0 ||
 		    (err = put_json_string(b, keys[i].k)) < 0 || (err = engine_emit__puts(b, ": ")) < 0 ||
-		    (err = put_schema(sc, b, keys[i].v, keys[i].k, indent + 2, depth + 1)) < 0)
+		    (err = put_schema(b, keys[i].v, op ? json_object_get(op, keys[i].k) : NULL, keys[i].k, indent + 2,
+				      depth + 1)) < 0)
 			goto done;
 	}
 	if ((err = engine_emit__putc(b, '\n')) < 0 || (err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 ||
@@ -643,16 +642,11 @@ done:
 	return err;
 }
 
-static int put_schema(schema_ctx *sc, dhg_buf *b, const json_t *v, const char *key, int indent, int depth)
+static int put_schema(dhg_buf *b, const json_t *v, const json_t *op, const char *key, int indent, int depth)
 {
-	size_t save = sc->path.len;
 	int err;
-	if ((save && (err = engine_emit__putc(&sc->path, '\x1f')) < 0) || (err = engine_emit__puts(&sc->path, key)) < 0)
+	if ((err = engine_emit__puts(b, "{\n")) < 0 || (err = put_schema_members(b, v, op, key, indent + 2, depth)) < 0)
 		return err;
-	if ((err = engine_emit__puts(b, "{\n")) < 0 || (err = put_schema_members(sc, b, v, key, indent + 2, depth)) < 0)
-		return err;
-	sc->path.len = save;
-	sc->path.ptr[save] = '\0';
 	if ((err = engine_emit__putc(b, '\n')) < 0 || (err = engine_emit__fill(b, ' ', (size_t)indent)) < 0)
 		return err;
 	return engine_emit__putc(b, '}');
@@ -678,7 +672,6 @@ static int merge_into(json_t *dst, const json_t *src)
 static int put_values(files *f, engine_process__ctx *ctx)
 {
 	dhg_buf b = DHG_BUF_INIT(0);
-	schema_ctx sc = {ctx->opaque, DHG_BUF_INIT(0)};
 	int err;
 
 	if (ctx->opts->values_overlay && json_is_object(ctx->opts->values_overlay) &&
@@ -702,7 +695,8 @@ static int put_values(files *f, engine_process__ctx *ctx)
 	ctx->comments = NULL;
 	if ((err = dhg_buf_printf(&b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
 	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = engine_emit__puts(&b, ",\n")) < 0 ||
-	    (err = put_schema_members(&sc, &b, ctx->values, NULL, 2, 0)) < 0 || (err = engine_emit__puts(&b, "\n}\n")) < 0)
+	    (err = put_schema_members(&b, ctx->values, ctx->opaque, NULL, 2, 0)) < 0 ||
+	    (err = engine_emit__puts(&b, "\n}\n")) < 0)
 		goto done;
 	err = files_add_buf(f, "values.schema.json", &b);
 	if (err < 0 || !engine_exit_soon()) {
@@ -711,7 +705,6 @@ static int put_values(files *f, engine_process__ctx *ctx)
 	}
 	ctx->values = ctx->opaque = NULL;
 done:
-	dhg_buf_dispose(&sc.path);
 	dhg_buf_dispose(&b);
 	return err;
 }

@@ -129,6 +129,8 @@ int engine_process__vref(dhg_buf *b, const engine_process__item *it, const char 
 	return dhg_buf_putc(b, ')');
 }
 
+#define KEY_CAP 1024 /* values paths for comments: longer ones are cut (and lose their comment) */
+
 /* Appends s to the bounded key (keys longer than the buffer only lose their comment). */
 static void key_add(char *key, size_t *len, size_t cap, const char *s, int sep)
 {
@@ -142,25 +144,48 @@ static void key_add(char *key, size_t *len, size_t cap, const char *s, int sep)
 	key[*len] = '\0';
 }
 
-static int comment_set(engine_process__ctx *ctx, const char *key, const char *text)
+/* key (klen bytes) is built from UTF-8 parts; only a key cut at the buffer's end may have
+ * lost the tail of a character, and only that one needs jansson's UTF-8 check. */
+static int comment_set(engine_process__ctx *ctx, const char *key, size_t klen, const char *text, size_t tlen)
 {
-	json_t *s = engine_emit__text(text, strlen(text));
-	if (!s || json_object_set_new(ctx->comments, key, s) < 0)
+	json_t *s = engine_emit__text(text, tlen);
+	if (!s || (klen < KEY_CAP - 1 ? json_object_setn_new_nocheck(ctx->comments, key, klen, s)
+				      : json_object_set_new(ctx->comments, key, s)) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;
 }
 
 int engine_process__vopaque(engine_process__ctx *ctx, const engine_process__item *it, const char *const *path)
 {
-	char key[1024];
-	size_t klen = 0;
-	key[0] = '\0';
-	key_add(key, &klen, sizeof(key), it->vkey, 0);
-	key_add(key, &klen, sizeof(key), it->vsub, 1);
-	for (size_t i = 0; path && path[i]; i++)
-		key_add(key, &klen, sizeof(key), path[i], 1);
-	if (json_object_set_new(ctx->opaque, key, json_true()) < 0)
-		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	const char *segs[64];
+	size_t n = 0, total = 0;
+	json_t *cur = ctx->opaque;
+
+	segs[n++] = it->vkey;
+	segs[n++] = it->vsub;
+	for (size_t i = 0; path && path[i] && n < 64; i++)
+		segs[n++] = path[i];
+	for (size_t i = 0; i < n; i++)
+		total += strlen(segs[i]) + (i > 0);
+	/* the schema matched these paths as '\x1f'-joined keys of at most 1023 bytes: a longer
+	 * one never matched, so it is not marked */
+	if (total > 1023)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *next = json_object_get(cur, segs[i]);
+		if (json_is_true(next)) /* this path or one above it is a block already */
+			return 0;
+		if (i + 1 == n) {
+			if (json_object_set_new(cur, segs[i], json_true()) < 0)
+				return dhg_error_set(DHG_ENOMEM, "out of memory");
+			return 0;
+		}
+		if (!next) {
+			if (!(next = json_object()) || json_object_set_new(cur, segs[i], next) < 0)
+				return dhg_error_set(DHG_ENOMEM, "out of memory");
+		}
+		cur = next;
+	}
 	return 0;
 }
 
@@ -168,9 +193,9 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 			 const char *const *path)
 {
 	json_t *cur, *next;
-	char key[1024], what[512], text[1024];
+	char key[KEY_CAP], what[512], text[1024];
 	const char *segs[64];
-	size_t n = 0, klen = 0;
+	size_t n = 0, klen = 0, i = 0;
 	int err = 0;
 
 	if (!v)
@@ -178,10 +203,16 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 	key[0] = '\0';
 	segs[n++] = it->vkey;
 	segs[n++] = it->vsub;
-	for (size_t i = 0; path && path[i] && n < 64; i++)
-		segs[n++] = path[i];
+	for (size_t j = 0; path && path[j] && n < 64; j++)
+		segs[n++] = path[j];
 	cur = ctx->values;
-	for (size_t i = 0; i + 1 < n; i++) {
+	if (it->vobj && n > 2) { /* values[vkey][vsub], made by an earlier call for this item */
+		key_add(key, &klen, sizeof(key), segs[0], 0);
+		key_add(key, &klen, sizeof(key), segs[1], 1);
+		cur = it->vobj;
+		i = 2;
+	}
+	for (; i + 1 < n; i++) {
 		key_add(key, &klen, sizeof(key), segs[i], i > 0);
 		next = json_object_get(cur, segs[i]);
 		if (!json_is_object(next)) {
@@ -194,13 +225,17 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 				text[0] = '\0';
 				cat(text, sizeof(text), &tl, "-- Settings of ");
 				cat(text, sizeof(text), &tl, engine_process__what(what, sizeof(what), it));
-				if ((err = comment_set(ctx, key, text)) < 0)
+				if ((err = comment_set(ctx, key, klen, text, tl)) < 0)
 					goto done;
 			}
 		}
+		if (i == 1)
+			it->vobj = next;
 		cur = next;
 	}
 	key_add(key, &klen, sizeof(key), segs[n - 1], n > 1);
+	if (n <= 2)
+		it->vobj = NULL; /* values[vkey][vsub] itself is replaced */
 	if (json_object_set(cur, segs[n - 1], v) < 0) {
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 		goto done;
@@ -213,7 +248,7 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 		cat(text, sizeof(text), &tl, " (");
 		cat(text, sizeof(text), &tl, engine_process__what(what, sizeof(what), it));
 		cat(text, sizeof(text), &tl, ")");
-		err = comment_set(ctx, key, text);
+		err = comment_set(ctx, key, klen, text, tl);
 	}
 done:
 	json_decref(v);

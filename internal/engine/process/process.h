@@ -31,6 +31,7 @@ typedef struct engine_process__item {
 	 * (ENGINE_PROCESS_TOO_DEEP / ENGINE_PROCESS_RESERVED_KEY, the first one in walk order, or
 	 * 0), and whether a container below the root has another reference (shared). */
 	int scanned, refusal, shared;
+	json_t *vobj; /* borrowed: values[vkey][vsub] once a processor made it (NULL before) */
 } engine_process__item;
 
 #define ENGINE_PROCESS_TOO_DEEP 1
@@ -42,7 +43,8 @@ typedef struct engine_process__ctx {
 	const char *release_ns; /* may be NULL */
 	json_t *values;         /* owned: the values root */
 	json_t *comments;       /* owned: values path ('\x1f'-joined) -> comment */
-	json_t *opaque;         /* owned: values paths whose schema is only their type (blocks) */
+	json_t *opaque;         /* owned: values paths whose schema is only their type (blocks):
+				 * a tree shaped like values, true at each such path */
 	json_t *configmaps;     /* owned: "ns\x1fname" -> template path of ConfigMaps in the chart */
 	engine_file *extra;     /* owned: files/ entries */
 	size_t nextra, capextra;
