@@ -299,7 +299,10 @@ int main(int argc, char **argv)
 		while (len && (secret[len - 1] == '\n' || secret[len - 1] == '\r'))
 			secret[--len] = 0;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		dhg_error_set(DHG_ERROR, "cannot initialize libcurl");
+		goto fail;
+	}
 
 	{
 		kube_config_options co = KUBE_CONFIG_OPTIONS_INIT;
