@@ -77,14 +77,22 @@ mkdir -p "$IN/bad" "$IN/late" "$IN/gen" "$IN/dups"
 for i in $(seq -w 0 39); do
 	cm "c$i" >"$IN/bad/f$i.yaml"
 	cm "c$i" >"$IN/late/f$i.yaml"
-	cm "c$i" >"$IN/gen/f$i.yaml"
+	for j in 0 1 2 3 4 5 6 7; do cm "c$i-$j"; echo ---; done >"$IN/gen/f$i.yaml"
 done
 # bad: f07 is long and fails at its end, f08 fails at once
 $PY -c 'import sys; sys.stdout.write("".join("k%d: [a, b, {c: d}]\n" % i for i in range(40000)) + "bad: [\n")' >"$IN/bad/f07.yaml"
 printf 'x: ]\n' >"$IN/bad/f08.yaml"
 printf 'a: 1\na: 2\n' >"$IN/bad/f23.yaml"
 printf '\x00\x01' >"$IN/late/f31.yaml"
-printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: zz}\ndata: {"\\u0001x": v}\n' >"$IN/gen/f39.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: zz}\ndata: {"\\u0001x": v}\n' >>"$IN/gen/f39.yaml"
+# errors of the template writer thread: late (a processor error follows; the writer's wins), first item
+mkdir -p "$IN/emit_late" "$IN/emit_early"
+cp "$IN"/gen/f*.yaml "$IN/emit_late/"
+cm c39-8 >"$IN/emit_late/f39.yaml"
+printf -- '---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: zz}\nspec: {"\\u0001x": v}\n' >>"$IN/emit_late/f39.yaml"
+printf -- '---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {x: .inf}\n' >>"$IN/emit_late/f20.yaml"
+cp "$IN"/emit_late/f*.yaml "$IN/emit_early/"
+printf -- '---\napiVersion: example.com/v1\nkind: Aardvark\nmetadata: {name: a}\nspec: {x: .nan}\n' >>"$IN/emit_early/f20.yaml"
 cm cfg >"$IN/dups/a.yaml"
 { cm other; echo ---; cm cfg; } >"$IN/dups/b.yaml"
 check_err() { # NAME WANT_PATTERN ARGS...
@@ -97,7 +105,9 @@ check_err() { # NAME WANT_PATTERN ARGS...
 }
 check_err "earlier long file fails last" "$IN/bad/f07.yaml:40002:1:" -f "$IN/bad"
 check_err "binary file late in the list" "$IN/late/f31.yaml:1:1: binary data" -f "$IN/late"
-check_err "processor error after 39 templates" "$IN/gen/f39.yaml (document 1, line 1) ConfigMap zz: a key starts" -f "$IN/gen"
+check_err "processor error after 320 templates" "$IN/gen/f39.yaml (document 9, line 41) ConfigMap zz: a key starts" -f "$IN/gen"
+check_err "template writer error, then a processor error" "$IN/emit_late/f20.yaml (document 10, line 42) Widget w: the number .inf" -f "$IN/emit_late"
+check_err "template writer error on the first item" "$IN/emit_early/f20.yaml (document 11, line 47) Aardvark a: the number .nan" -f "$IN/emit_early"
 check_err "duplicate objects across files" "duplicate object ConfigMap" -f "$IN/dups"
 check_err "file error before a missing path" "$IN/bad/f07.yaml:40002:1:" -f "$IN/bad" -f "$IN/nope.yaml"
 check_err "missing path after good files" "$IN/nope.yaml: No such file or directory" -f "$IN/late/f00.yaml" -f "$IN/nope.yaml" -f "$IN/bad"

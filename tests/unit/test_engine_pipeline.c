@@ -148,14 +148,54 @@ START_TEST(test_engine_pipeline__first_error_wins)
 		write_file(bad, rel, i == 7 ? "a: [\n" : i == 23 ? "a: 1\na: 2\n" : text);
 		/* late: only file 31 fails */
 		write_file(late, rel, i == 31 ? "\x01\x02" : text);
-		/* gen: extract and normalize pass, the processor of the last item fails */
-		if (i < 39)
-			write_file(gen, rel, text);
-		else
-			write_file(gen, rel, CM_RESERVED_KEY("zz"));
+		/* gen: 8 objects a file (320: enough for the writer thread); extract and normalize
+		 * pass, the processor of the last item fails after the others were handed over */
+		{
+			dhg_buf g = DHG_BUF_INIT(0);
+			for (int j = 0; j < 8; j++) {
+				if (i == 39 && j == 7)
+					ck_assert_int_eq(dhg_buf_puts(&g, CM_RESERVED_KEY("zz")), 0);
+				else
+					ck_assert_int_eq(dhg_buf_printf(&g, CM("c%02d-%d") "---\n", i, j), 0);
+			}
+			write_file(gen, rel, dhg_buf_cstr(&g));
+			dhg_buf_dispose(&g);
+		}
 	}
 	paths[0] = good;
 	ck_assert_int_eq(check_same(paths, 1, ENGINE_SECRETS_MASK, NULL), 0);
+	/* errors of the writer thread (a number YAML can hold and JSON cannot): one late, with a
+	 * processor error after it (the writer's wins), one on the first item */
+	{
+		char *late_w = dhg_asprintf("%s/emit_late", d), *early_w = dhg_asprintf("%s/emit_early", d);
+		for (int i = 0; i < 40; i++) {
+			char rel[32];
+			dhg_buf g = DHG_BUF_INIT(0);
+			snprintf(rel, sizeof(rel), "f%02d.yaml", i);
+			for (int j = 0; j < 8; j++)
+				ck_assert_int_eq(dhg_buf_printf(&g, "%s" CM("c%02d-%d"), j ? "---\n" : "", i, j), 0);
+			if (i == 20)
+				ck_assert_int_eq(dhg_buf_puts(&g, "---\napiVersion: example.com/v1\nkind: Widget\n"
+								  "metadata: {name: w}\nspec: {x: .inf}\n"), 0);
+			if (i == 39)
+				ck_assert_int_eq(dhg_buf_puts(&g, "---\napiVersion: example.com/v1\nkind: Widget\n"
+								  "metadata: {name: zz}\nspec: {\"\\u0001x\": v}\n"), 0);
+			write_file(late_w, rel, dhg_buf_cstr(&g));
+			if (i == 20)
+				ck_assert_int_eq(dhg_buf_puts(&g, "---\napiVersion: example.com/v1\nkind: Aardvark\n"
+								  "metadata: {name: a}\nspec: {x: .nan}\n"), 0);
+			write_file(early_w, rel, dhg_buf_cstr(&g));
+			dhg_buf_dispose(&g);
+		}
+		paths[0] = late_w;
+		ck_assert_int_eq(check_same(paths, 1, ENGINE_SECRETS_MASK, "/emit_late/f20.yaml (document 9, line 41) Widget w: the number .inf"),
+				 DHG_EINVALID);
+		paths[0] = early_w;
+		ck_assert_int_eq(check_same(paths, 1, ENGINE_SECRETS_MASK, "/emit_early/f20.yaml (document 10, line 46) Aardvark a: the number .nan"),
+				 DHG_EINVALID);
+		free(late_w);
+		free(early_w);
+	}
 	/* the earlier error is found last: f07 is long (its error is at the end), f08 fails at once */
 	{
 		dhg_buf big = DHG_BUF_INIT(0);
@@ -176,7 +216,7 @@ START_TEST(test_engine_pipeline__first_error_wins)
 	paths[0] = late;
 	ck_assert_int_lt(check_same(paths, 1, ENGINE_SECRETS_MASK, "/late/f31.yaml:1:1: "), 0);
 	paths[0] = gen;
-	ck_assert_int_lt(check_same(paths, 1, ENGINE_SECRETS_MASK, "/gen/f39.yaml (document 1, line 1) ConfigMap zz: a key starts with"), 0);
+	ck_assert_int_lt(check_same(paths, 1, ENGINE_SECRETS_MASK, "/gen/f39.yaml (document 8, line 36) ConfigMap zz: a key starts with"), 0);
 	/* a later path that cannot be listed loses against an earlier file's error, and wins
 	 * over nothing */
 	paths[0] = bad;

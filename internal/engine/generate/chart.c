@@ -1079,7 +1079,7 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	}
 
 	/* pass 2: process and emit (the emitting on the writer thread when it runs) */
-	if (threads > 1 && consume && n > 1)
+	if (threads > 1 && consume && n >= 2 * BATCH) /* below that the writer would only start at the end */
 		(void)writer_start(&w, n, consume); /* not started: everything on this thread */
 	for (size_t i = 0; i < n; i++) {
 		engine_process__item *it = &items[i];
