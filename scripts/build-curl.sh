@@ -7,8 +7,8 @@
 # more resident memory than the operator's idle budget (DESIGN.md "Performance targets").
 #
 # Usage: scripts/build-curl.sh   (called by scripts/install-deps.sh; idempotent: a stamp
-#        records the Debian version and the configure line, and a rebuild happens only when
-#        either changes). Needs apt-get (root or sudo); downloads from the system's Debian mirror.
+#        records the Debian version, the configure line and the compiler flags, and a rebuild
+#        happens only when one of them changes). Needs apt-get (root or sudo); downloads from the system's Debian mirror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -47,7 +47,11 @@ fi
 VERSION=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev)
 UPSTREAM=${VERSION#*:}
 UPSTREAM=${UPSTREAM%-*}
-STAMP_WANT="$VERSION $(echo $CONFIGURE_OPTS | sha256sum | cut -c1-16)"
+# Debian's hardening flags.
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+CFLAGS="$(dpkg-buildflags --get CFLAGS)"
+CPPFLAGS="$(dpkg-buildflags --get CPPFLAGS)"
+STAMP_WANT="$VERSION $(echo $CONFIGURE_OPTS "$CFLAGS" "$CPPFLAGS" | sha256sum | cut -c1-16)"
 if [ -f "$PREFIX/lib/libcurl.a" ] && [ "$(cat "$PREFIX/.stamp" 2>/dev/null)" = "$STAMP_WANT" ]; then
 	exit 0
 fi
@@ -60,7 +64,7 @@ t0=$(date +%s)
 # (apt-cache output goes through a variable: `grep -q` closing the pipe early fails under pipefail)
 src_available() { local v; v=$(apt-cache showsrc --only-source curl 2>/dev/null || true); grep -qx "Version: $VERSION" <<<"$v"; }
 has_deb_src() {
-	grep -hsE '^\s*(deb-src\s|Types:.*\bdeb-src\b)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+	grep -qsE '^\s*(deb-src\s|Types:.*\bdeb-src\b)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
 		/etc/apt/sources.list.d/*.sources >/dev/null
 }
 if ! has_deb_src; then
@@ -122,10 +126,6 @@ for p in 99_nss.patch 90_gnutls.patch; do
 	fi
 done
 
-# Debian's hardening flags, and its patch stamp in curl_version().
-export DEB_BUILD_MAINT_OPTIONS=hardening=+all
-CFLAGS="$(dpkg-buildflags --get CFLAGS)"
-CPPFLAGS="$(dpkg-buildflags --get CPPFLAGS) -DCURL_PATCHSTAMP=\\\"$VERSION\\\""
 jobs=$(nproc 2>/dev/null || echo 2)
 # shellcheck disable=SC2086
 (cd "$tree" && ./configure --prefix="$PREFIX" $CONFIGURE_OPTS CFLAGS="$CFLAGS" CPPFLAGS="$CPPFLAGS" \
@@ -134,15 +134,21 @@ jobs=$(nproc 2>/dev/null || echo 2)
 	say "configure failed (log: $dir/configure.log)"
 	exit 1
 }
-rm -rf "$PREFIX"
+# Installed into a staging directory, then moved into place: a build running meanwhile sees the
+# old library or the new one, never a half-installed one.
+stage="$dir/stage"
 (cd "$tree" && make -s -j"$jobs" -C lib >"$dir/make.log" 2>&1 &&
-	make -s -C lib install >>"$dir/make.log" 2>&1 &&
-	make -s -C include install >>"$dir/make.log" 2>&1 &&
-	make -s install-pkgconfigDATA install-binSCRIPTS >>"$dir/make.log" 2>&1) || {
+	make -s -C lib install DESTDIR="$stage" >>"$dir/make.log" 2>&1 &&
+	make -s -C include install DESTDIR="$stage" >>"$dir/make.log" 2>&1 &&
+	make -s install-pkgconfigDATA install-binSCRIPTS DESTDIR="$stage" >>"$dir/make.log" 2>&1) || {
 	tail -n 30 "$dir/make.log" >&2
 	say "build failed (log: $dir/make.log)"
 	exit 1
 }
-rm -f "$PREFIX/lib/libcurl.la"
-echo "$STAMP_WANT" >"$PREFIX/.stamp"
+rm -f "$stage$PREFIX/lib/libcurl.la"
+echo "$STAMP_WANT" >"$stage$PREFIX/.stamp"
+rm -rf "$PREFIX.old"
+[ ! -e "$PREFIX" ] || mv "$PREFIX" "$PREFIX.old"
+mv "$stage$PREFIX" "$PREFIX"
+rm -rf "$PREFIX.old" "$stage"
 say "libcurl $VERSION built in $(($(date +%s) - t0)) s: $(grep -E '^\s+(SSL|HTTP2|Protocols|Features):' "$dir/configure.log" | tr -s ' ' | tr '\n' ';')"
