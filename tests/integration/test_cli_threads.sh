@@ -62,6 +62,13 @@ same "500 resources, files in reverse order" "${rev[@]}" --chart-name b
 cmp -s "$T/err.1" "$T/b500.err" || fail "another file order gave another digest: $(cat "$T/err.1")"
 ok "500 resources: the same chart and digest with 1, 2 and 4 threads and in reverse file order"
 
+# a values overlay (merged into the values trees: the template writer must be done by then)
+printf 'nameOverride: shop\nsvc00003:\n  deployment:\n    replicas: 7\n    extra: {a: 1}\nnewKey: [1, 2]\n' >"$T/overlay.yaml"
+same "500 resources with --set-values" -f "$IN/b500" --chart-name b --set-values "$T/overlay.yaml"
+[ "$(cat "$T/rc.1")" = 0 ] || fail "--set-values: $(head -c 300 "$T/err.1")"
+grep -q "^nameOverride: shop" "$T/out.1" || fail "--set-values: the overlay is not in values.yaml"
+ok "500 resources with a values overlay: the same output with each thread count"
+
 # -o: the same tree (and the same "written" line)
 for t in 1 2; do
 	DHG_THREADS=$t $DHG generate -f "$IN/b500" -o "$T/chart.$t" --chart-name b >"$T/w.$t" 2>&1 ||

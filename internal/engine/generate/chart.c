@@ -135,14 +135,12 @@ const engine_file *engine_chart_file(const engine_chart *c, const char *path)
 	return NULL;
 }
 
-int engine_chart_digest(char out[DHG_DIGEST_STR_SIZE], const engine_file *files_, size_t nfiles)
+/* Hashes files (in the given order) into h as engine_chart_digest() does. */
+static int digest_add(dhg_sha256 *h, const engine_file *files_, size_t nfiles)
 {
-	dhg_sha256 *h = NULL;
-	int err;
 	unsigned char len8[8];
+	int err;
 
-	if ((err = dhg_sha256_new(&h)) < 0)
-		return err;
 	for (size_t i = 0; i < nfiles; i++) {
 		uint64_t l = files_[i].len;
 		for (int k = 0; k < 8; k++)
@@ -150,10 +148,20 @@ int engine_chart_digest(char out[DHG_DIGEST_STR_SIZE], const engine_file *files_
 		if ((err = dhg_sha256_update(h, files_[i].path, strlen(files_[i].path) + 1)) < 0 ||
 		    (err = dhg_sha256_update(h, len8, 8)) < 0 ||
 		    (files_[i].len && (err = dhg_sha256_update(h, files_[i].data, files_[i].len)) < 0))
-			goto done;
+			return err;
 	}
-	err = dhg_sha256_final_str(out, h);
-done:
+	return 0;
+}
+
+int engine_chart_digest(char out[DHG_DIGEST_STR_SIZE], const engine_file *files_, size_t nfiles)
+{
+	dhg_sha256 *h = NULL;
+	int err;
+
+	if ((err = dhg_sha256_new(&h)) < 0)
+		return err;
+	if ((err = digest_add(h, files_, nfiles)) == 0)
+		err = dhg_sha256_final_str(out, h);
 	dhg_sha256_free(h);
 	return err;
 }
@@ -927,12 +935,55 @@ static int writer_finish(writer *w)
 	return 0;
 }
 
+/* ---- values.yaml and values.schema.json on their own thread --------------------------------
+ *
+ * put_values() needs only ctx (the values, comments and opaque trees, opts, the chart name),
+ * which nothing else touches once pass 2 is over (the template writer reads only template
+ * trees; with a values overlay, which changes the values trees, the writer has finished
+ * before). With the writer thread in use, put_values() runs on a thread of its own while this
+ * one finishes the templates, writes the helpers, NOTES.txt and .helmignore, sorts and
+ * hashes them: every other chart path sorts before "values.schema.json" and "values.yaml", so
+ * the digest has only their bytes left to add afterwards.
+ *
+ * Errors keep the sequential order: the template writer's, then put_values()'s, then those
+ * of this thread after put_values(). */
+
+typedef struct valuer {
+	pthread_t tid;
+	engine_process__ctx *ctx;
+	files f;
+	int err;
+	dhg_error errd;
+	int started;
+} valuer;
+
+static void *valuer_main(void *arg)
+{
+	valuer *v = arg;
+	if ((v->err = put_values(&v->f, v->ctx)) < 0)
+		v->errd = *dhg_error_last();
+	return NULL;
+}
+
+/* Waits for put_values(); returns its result (message in v->errd, not restored). */
+static int valuer_join(valuer *v)
+{
+	if (!v->started)
+		return 0;
+	pthread_join(v->tid, NULL);
+	v->started = 0;
+	return v->err;
+}
+
 /* consume: objs is owned by the caller's pipeline; each input object is released as soon as
  * its template is written (peak memory: input + chart no longer add up). */
 static int generate(engine_chart **out, const engine_objects *objs, const engine_options *opts, int consume,
 		    int threads)
 {
 	writer w = {.started = 0};
+	valuer vt = {.started = 0};
+	dhg_sha256 *h = NULL;
+	size_t hashed = 0;
 	engine_chart *c = NULL;
 	engine_process__ctx ctx;
 	engine_process__item *items = NULL;
@@ -1134,19 +1185,46 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	/* the values overlay is merged into the values trees: no writer may be reading then */
 	if (opts->values_overlay && (err = writer_finish(&w)) < 0)
 		goto done;
-	if ((err = put_values(&f, &ctx)) < 0 || (err = put_helpers(&f, opts->chart_name)) < 0 ||
-	    (err = writer_finish(&w)) < 0 || (err = files_move(&f, &w.f)) < 0 || (err = put_notes(&f, items, n)) < 0)
+	vt.ctx = &ctx;
+	if (w.started && pthread_create(&vt.tid, NULL, valuer_main, &vt) == 0)
+		vt.started = 1;
+	else if ((err = put_values(&f, &ctx)) < 0)
+		goto done;
+	if ((err = put_helpers(&f, opts->chart_name)) < 0 || (err = writer_finish(&w)) < 0 ||
+	    (err = files_move(&f, &w.f)) < 0 || (err = put_notes(&f, items, n)) < 0)
 		goto done;
 	if ((err = files_add_take(&f, ".helmignore", dhg_strdup(helmignore), sizeof(helmignore) - 1)) < 0)
 		goto done;
+	if (vt.started) {
+		/* everything but the values files, hashed while they are being written */
+		qsort(f.items, f.len, sizeof(*f.items), cmp_file);
+		if ((err = dhg_sha256_new(&h)) < 0)
+			goto done;
+		if (f.len && strcmp(f.items[f.len - 1].path, "values.schema.json") < 0) {
+			if ((err = digest_add(h, f.items, f.len)) < 0)
+				goto done;
+			hashed = f.len;
+		}
+		if ((err = valuer_join(&vt)) < 0) {
+			dhg_error_restore(&vt.errd);
+			goto done;
+		}
+		if ((err = files_move(&f, &vt.f)) < 0)
+			goto done;
+	}
 	qsort(f.items, f.len, sizeof(*f.items), cmp_file);
 	for (size_t i = 1; i < f.len; i++)
 		if (!strcmp(f.items[i - 1].path, f.items[i].path)) {
 			err = dhg_error_set(DHG_ECONFLICT, "two chart files would be written to %s", f.items[i].path);
 			goto done;
 		}
-	if ((err = engine_chart_digest(c->digest, f.items, f.len)) < 0)
+	if (h) { /* the files hashed above are still the first ones: the sort kept them in place */
+		if ((err = digest_add(h, f.items + hashed, f.len - hashed)) < 0 ||
+		    (err = dhg_sha256_final_str(c->digest, h)) < 0)
+			goto done;
+	} else if ((err = engine_chart_digest(c->digest, f.items, f.len)) < 0) {
 		goto done;
+	}
 	c->files = f.items;
 	c->nfiles = f.len;
 	f.items = NULL;
@@ -1154,12 +1232,21 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	*out = c;
 	c = NULL;
 done:
+	if (vt.started) { /* an error after put_values() started: its own comes first */
+		int verr = valuer_join(&vt);
+		if (verr < 0 && !w.failed) {
+			dhg_error_restore(&vt.errd);
+			err = verr;
+		}
+	}
 	if (w.started) { /* an error: the writer's, if any, comes from an earlier item */
 		int werr = writer_finish(&w);
 		if (werr < 0)
 			err = werr;
 	}
 	files_dispose(&w.f);
+	files_dispose(&vt.f);
+	dhg_sha256_free(h);
 	for (size_t i = 0; i < n && items; i++) {
 		free(items[i].vkey);
 		free(items[i].owned_name);
