@@ -216,7 +216,9 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 		key_add(key, &klen, sizeof(key), segs[i], i > 0);
 		next = json_object_get(cur, segs[i]);
 		if (!json_is_object(next)) {
-			if (!(next = json_object()) || json_object_set_new(cur, segs[i], next) < 0) {
+			/* segments are UTF-8 (generated, or keys/strings of the input, which extract
+			 * has checked): no second check */
+			if (!(next = json_object()) || json_object_set_new_nocheck(cur, segs[i], next) < 0) {
 				err = dhg_error_set(DHG_ENOMEM, "out of memory");
 				goto done;
 			}
@@ -236,7 +238,7 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 	key_add(key, &klen, sizeof(key), segs[n - 1], n > 1);
 	if (n <= 2)
 		it->vobj = NULL; /* values[vkey][vsub] itself is replaced */
-	if (json_object_set(cur, segs[n - 1], v) < 0) {
+	if (json_object_set_new_nocheck(cur, segs[n - 1], json_incref(v)) < 0) {
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -338,17 +340,27 @@ int engine_process__values_safe(const json_t *v)
 	}
 }
 
-static int set_marker(json_t *parent, const char *field, json_t *marker)
+/* Replaces the member at iter of parent with marker (stolen). */
+static int set_marker(json_t *parent, void *iter, json_t *marker)
 {
-	if (!marker || json_object_set_new(parent, field, marker) < 0)
+	if (!marker || json_object_iter_set_new(parent, iter, marker) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;
+}
+
+/* parent's member field and its iterator (one hash lookup for the read and the later
+ * replacement), or NULL. */
+static json_t *member(json_t *parent, const char *field, void **iter)
+{
+	*iter = json_object_iter_at(parent, field);
+	return *iter ? json_object_iter_value(*iter) : NULL;
 }
 
 int engine_process__param_scalar(engine_process__ctx *ctx, engine_process__item *it, json_t *parent,
 				 const char *field, const char *comment, const char *const *path)
 {
-	json_t *v = json_object_get(parent, field);
+	void *iter;
+	json_t *v = member(parent, field, &iter);
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err;
 
@@ -359,7 +371,7 @@ int engine_process__param_scalar(engine_process__ctx *ctx, engine_process__item 
 	if ((err = dhg_buf_puts(&b, "{{ ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
 	    (err = dhg_buf_puts(&b, " | toJson }}")) < 0)
 		goto done;
-	err = set_marker(parent, field, engine_emit_marker_inline(dhg_buf_cstr(&b)));
+	err = set_marker(parent, iter, engine_emit_marker_inline(dhg_buf_cstr(&b)));
 done:
 	dhg_buf_dispose(&b);
 	return err < 0 ? err : 1;
@@ -368,7 +380,8 @@ done:
 int engine_process__param_block(engine_process__ctx *ctx, engine_process__item *it, json_t *parent,
 				const char *field, const char *comment, const char *const *path)
 {
-	json_t *v = json_object_get(parent, field);
+	void *iter;
+	json_t *v = member(parent, field, &iter);
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err;
 
@@ -380,7 +393,7 @@ int engine_process__param_block(engine_process__ctx *ctx, engine_process__item *
 	if ((err = dhg_buf_puts(&b, "{{- toYaml ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
 	    (err = dhg_buf_puts(&b, " | nindent \x02 }}")) < 0)
 		goto done;
-	err = set_marker(parent, field, engine_emit_marker_block(dhg_buf_cstr(&b)));
+	err = set_marker(parent, iter, engine_emit_marker_block(dhg_buf_cstr(&b)));
 done:
 	dhg_buf_dispose(&b);
 	return err < 0 ? err : 1;

@@ -60,10 +60,12 @@ static int file_unsafe(const char *key, const char *val)
 	return 0;
 }
 
+/* Replaces the member of map whose key is `key`, a key string of map itself (from
+ * sorted_keys(): found without hashing). */
 static int set_inline(json_t *map, const char *key, const char *text)
 {
 	json_t *m = engine_emit_marker_inline(text);
-	if (!m || json_object_set_new(map, key, m) < 0)
+	if (!m || json_object_iter_set_new(map, json_object_key_to_iter(key), m) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;
 }
@@ -92,7 +94,7 @@ int engine_process__configmap(engine_process__ctx *ctx, engine_process__item *it
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_t *v = json_object_get(data, keys[i]);
+		json_t *v = json_object_iter_value(json_object_key_to_iter(keys[i]));
 		const char *s;
 		size_t len;
 		if (!json_is_string(v) || !engine_process__values_safe(v))
@@ -147,7 +149,7 @@ static int secret_section(engine_process__ctx *ctx, engine_process__item *it, co
 		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
 			*p = '_';
 	for (size_t i = 0; i < n; i++) {
-		json_t *v = json_object_get(data, keys[i]);
+		json_t *v = json_object_iter_value(json_object_key_to_iter(keys[i]));
 		dhg_buf_clear(&b);
 		dhg_buf_clear(&ref);
 		if ((err = engine_process__vref(&ref, it, P(section, keys[i]))) < 0)

@@ -131,18 +131,44 @@ done:
 	return err;
 }
 
-/* Names of ConfigMaps referenced by a pod spec, added as keys of `out`. */
-static int collect_configmaps(json_t *out, const json_t *podspec)
+/* A small set of borrowed names (ConfigMaps a pod spec references), in first-seen order. */
+typedef struct name_set {
+	const char **v;
+	size_t len, cap;
+} name_set;
+
+static int name_add(name_set *s, const json_t *name)
+{
+	const char *n = json_string_value(name);
+	if (!n || engine_number_is(name))
+		return 0;
+	for (size_t i = 0; i < s->len; i++)
+		if (!strcmp(s->v[i], n))
+			return 0;
+	if (s->len == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 8;
+		const char **nv = realloc(s->v, ncap * sizeof(*nv));
+		if (!nv)
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		s->v = nv;
+		s->cap = ncap;
+	}
+	s->v[s->len++] = n;
+	return 0;
+}
+
+/* Names of ConfigMaps referenced by a pod spec, added to out. */
+static int collect_configmaps(name_set *out, const json_t *podspec)
 {
 	const char *groups[] = {"initContainers", "containers", "ephemeralContainers"};
 	json_t *vols = json_object_get(podspec, "volumes"), *v, *c, *x, *y;
 	size_t i, j, k;
+	int err;
 
-#define ADD(name)                                                                   \
-	do {                                                                        \
-		const char *n_ = json_string_value(name);                           \
-		if (n_ && !engine_number_is(name) && json_object_set_new(out, n_, json_true()) < 0) \
-			return dhg_error_set(DHG_ENOMEM, "out of memory");         \
+#define ADD(name)                                         \
+	do {                                              \
+		if ((err = name_add(out, (name))) < 0)    \
+			return err;                       \
 	} while (0)
 	json_array_foreach(vols, i, v)
 	{
@@ -168,28 +194,24 @@ static int collect_configmaps(json_t *out, const json_t *podspec)
 
 static int checksum_line(engine_process__ctx *ctx, engine_process__item *it, const json_t *podspec, char **out)
 {
-	json_t *names = json_object();
-	const char *n;
-	json_t *v;
+	name_set names = {NULL, 0, 0};
 	dhg_buf b = DHG_BUF_INIT(0), key = DHG_BUF_INIT(0);
 	const char **paths = NULL;
 	size_t np = 0;
 	int err = 0;
 
 	*out = NULL;
-	if (!names)
-		return dhg_error_set(DHG_ENOMEM, "out of memory");
-	if ((err = collect_configmaps(names, podspec)) < 0)
+	if ((err = collect_configmaps(&names, podspec)) < 0 || names.len == 0)
 		goto done;
-	if (!(paths = calloc(json_object_size(names) + 1, sizeof(*paths)))) {
+	if (!(paths = calloc(names.len + 1, sizeof(*paths)))) {
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 		goto done;
 	}
-	json_object_foreach(names, n, v)
-	{
+	for (size_t i = 0; i < names.len; i++) {
 		const char *p;
 		dhg_buf_clear(&key);
-		if ((err = dhg_buf_printf(&key, "%s\x1f%s", it->ns ? it->ns : "", n)) < 0)
+		if ((err = dhg_buf_puts(&key, it->ns ? it->ns : "")) < 0 || (err = dhg_buf_putc(&key, '\x1f')) < 0 ||
+		    (err = dhg_buf_puts(&key, names.v[i])) < 0)
 			goto done;
 		if ((p = json_string_value(json_object_get(ctx->configmaps, dhg_buf_cstr(&key)))))
 			paths[np++] = p;
@@ -209,8 +231,9 @@ static int checksum_line(engine_process__ctx *ctx, engine_process__item *it, con
 		goto done;
 	for (size_t i = 0; i < np; i++) {
 		const char *base = strchr(paths[i], '/');
-		if ((err = dhg_buf_printf(&b, "%s(include (print $.Template.BasePath \"%s\") $)", np > 1 ? " " : "",
-					  base ? base : paths[i])) < 0)
+		if ((err = dhg_buf_puts(&b, np > 1 ? " (include (print $.Template.BasePath \"" :
+						     "(include (print $.Template.BasePath \"")) < 0 ||
+		    (err = dhg_buf_puts(&b, base ? base : paths[i])) < 0 || (err = dhg_buf_puts(&b, "\") $)")) < 0)
 			goto done;
 	}
 	if ((err = dhg_buf_puts(&b, " | sha256sum | quote }}")) < 0)
@@ -219,7 +242,7 @@ static int checksum_line(engine_process__ctx *ctx, engine_process__item *it, con
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 done:
 	free(paths);
-	json_decref(names);
+	free(names.v);
 	dhg_buf_dispose(&b);
 	dhg_buf_dispose(&key);
 	return err;
