@@ -13,6 +13,8 @@
 #include "util/str.h"
 
 #define MAX_BODY ((size_t)1 << 20)
+/* connections one server (metrics, probes, webhook) holds at once, listener included */
+#define HTTPSERVER_MAX_FDS 256
 
 struct httpserver {
 	httpserver_options opts;
@@ -326,6 +328,9 @@ int httpserver_start(httpserver **out, const httpserver_options *opts)
 	info.user = s;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.timeout_secs = 10;
+	/* lws sizes (and clears) its fd tables from the process fd limit, which is 1048576 in
+	 * most container runtimes: megabytes for a server that holds a handful of connections. */
+	info.fd_limit_per_thread = HTTPSERVER_MAX_FDS;
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
 		error = dhg_error_set(DHG_ERROR, "cannot listen on %s (address in use or invalid)", opts->address);
