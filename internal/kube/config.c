@@ -1025,11 +1025,15 @@ int kube_config__setup(CURL *e, struct curl_slist **headers, struct curl_slist *
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	}
+	/* A configured CA is the only trust anchor, as in kubectl: libcurl's default CA
+	 * directory (the system's public CAs) must not also verify the API server. */
 	if (cfg->ca_data) {
 		if (set_blob(e, CURLOPT_CAINFO_BLOB, cfg->ca_data, cfg->ca_len) < 0)
 			return dhg_error_set(DHG_ERROR, "kube client: libcurl does not accept certificate-authority-data");
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	} else if (cfg->ca_file) {
 		curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	}
 	if (cfg->tls_server_name) {
 		CURLU *u = curl_url();

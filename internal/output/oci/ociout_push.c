@@ -220,6 +220,7 @@ static int perform(client *c, resp *r, const char *method, const char *url, stru
 	} else if (c->opts->ca_pem && c->opts->ca_pem_len) {
 		struct curl_blob blob = { (void *)c->opts->ca_pem, c->opts->ca_pem_len, CURL_BLOB_COPY };
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL); /* the given CA only, as helm --ca-file */
 	}
 	if (strcmp(method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
