@@ -677,6 +677,91 @@ static int merge_into(json_t *dst, const json_t *src)
 	return 0;
 }
 
+/* Merges the per-top-level-key comment tables (process.h) back into the flat table. */
+static int comments_flatten(json_t *comments)
+{
+	const char *k;
+	json_t *v;
+	json_t **tabs = NULL;
+	size_t n = 0, cap = json_object_size(comments);
+	int err = 0;
+
+	if (cap && !(tabs = malloc(cap * sizeof(*tabs))))
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	json_object_foreach(comments, k, v)
+		if (k[0] == ENGINE_PROCESS_COMMENTS_PREFIX && json_is_object(v))
+			tabs[n++] = v;
+	for (size_t i = 0; i < n && !err; i++)
+		if (json_object_update(comments, tabs[i]) < 0)
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+	free(tabs);
+	return err;
+}
+
+/* values.yaml's body: the text engine_emit_yaml(values, comments) writes with one flat table
+ * of every comment, written one top-level key at a time with that key's own small table
+ * (ctx->comments["\x01" key], plus the key's own comment): the emitter's lookups stay in a
+ * table of a few dozen entries. Falls back to the flat table when a comment path was too
+ * long for the tables or a top-level key (from --set-values) has a control character. */
+static int put_values_yaml(dhg_buf *b, const json_t *values, json_t *comments)
+{
+	schema_member small[64], *keys = small;
+	size_t n = json_object_size(values), i = 0;
+	const char *k;
+	json_t *v;
+	int err = 0, flat = n == 0 || json_object_get(comments, ENGINE_PROCESS_COMMENTS_FLAT) != NULL;
+
+	if (!flat) {
+		if (n > 64 && !(keys = malloc(n * sizeof(*keys))))
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		json_object_foreach((json_t *)values, k, v)
+		{
+			for (const char *p = k; *p && !flat; p++)
+				flat = (unsigned char)*p < 0x20;
+			keys[i].k = k;
+			keys[i++].v = v;
+		}
+	}
+	if (flat) {
+		if (keys != small)
+			free(keys);
+		if ((err = comments_flatten(comments)) < 0)
+			return err;
+		return engine_emit_yaml(b, values, 0, comments);
+	}
+	engine_emit__sort(keys, n, 0);
+	for (i = 0; i < n && !err; i++) {
+		char small_k[256], *tk = small_k;
+		size_t kl = strlen(keys[i].k);
+		json_t *tab, *top, *one = NULL, *wrap = NULL;
+
+		if (kl + 2 > sizeof(small_k) && !(tk = malloc(kl + 2))) {
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+			break;
+		}
+		tk[0] = ENGINE_PROCESS_COMMENTS_PREFIX;
+		memcpy(tk + 1, keys[i].k, kl + 1);
+		tab = json_object_getn(comments, tk, kl + 1);
+		if (tk != small_k)
+			free(tk);
+		if (!json_is_object(tab))
+			tab = NULL;
+		if (json_is_string(top = json_object_get(comments, keys[i].k)) &&
+		    ((!tab && !(tab = one = json_object())) || json_object_set_nocheck(tab, keys[i].k, top) < 0))
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		else if (!(wrap = json_object()) ||
+			 json_object_set_new_nocheck(wrap, keys[i].k, json_incref((json_t *)keys[i].v)) < 0)
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		else
+			err = engine_emit_yaml(b, wrap, 0, tab);
+		json_decref(wrap);
+		json_decref(one);
+	}
+	if (keys != small)
+		free(keys);
+	return err;
+}
+
 static int put_values(files *f, engine_process__ctx *ctx)
 {
 	dhg_buf b = DHG_BUF_INIT(0);
@@ -692,7 +777,7 @@ static int put_values(files *f, engine_process__ctx *ctx)
 				  "# key, the later one in (kind, name, namespace) order gets a numeric suffix.\n\n",
 				  ctx->chart)) < 0)
 		goto done;
-	if ((err = engine_emit_yaml(&b, ctx->values, 0, ctx->comments)) < 0)
+	if ((err = put_values_yaml(&b, ctx->values, ctx->comments)) < 0)
 		goto done;
 	if ((err = files_add_buf(f, "values.yaml", &b)) < 0)
 		goto done;

@@ -144,13 +144,51 @@ static void key_add(char *key, size_t *len, size_t cap, const char *s, int sep)
 	key[*len] = '\0';
 }
 
-/* key (klen bytes) is built from UTF-8 parts; only a key cut at the buffer's end may have
- * lost the tail of a character, and only that one needs jansson's UTF-8 check. */
-static int comment_set(engine_process__ctx *ctx, const char *key, size_t klen, const char *text, size_t tlen)
+/* The comments of the paths below values[vkey] are kept in a table of their own,
+ * ctx->comments["\x01" vkey] (put_values writes values.yaml one top-level key at a time,
+ * each with its small table, instead of looking every path up in one table of all comments).
+ * Borrowed; NULL with the error set when out of memory. */
+static json_t *comment_table(engine_process__ctx *ctx, engine_process__item *it)
 {
-	json_t *s = engine_emit__text(text, tlen);
-	if (!s || (klen < KEY_CAP - 1 ? json_object_setn_new_nocheck(ctx->comments, key, klen, s)
-				      : json_object_set_new(ctx->comments, key, s)) < 0)
+	char small[256], *k = small;
+	size_t n = strlen(it->vkey);
+	json_t *t;
+
+	if (it->ctab)
+		return it->ctab;
+	if (n + 2 > sizeof(small) && !(k = malloc(n + 2))) {
+		dhg_error_set(DHG_ENOMEM, "out of memory");
+		return NULL;
+	}
+	k[0] = ENGINE_PROCESS_COMMENTS_PREFIX;
+	memcpy(k + 1, it->vkey, n + 1);
+	if (!(t = json_object_getn(ctx->comments, k, n + 1)) &&
+	    (!(t = json_object()) || json_object_setn_new_nocheck(ctx->comments, k, n + 1, t) < 0)) {
+		dhg_error_set(DHG_ENOMEM, "out of memory");
+		t = NULL;
+	}
+	if (k != small)
+		free(k);
+	return it->ctab = t;
+}
+
+/* key (klen bytes) is built from UTF-8 parts; only a key cut at the buffer's end may have
+ * lost the tail of a character, and only that one needs jansson's UTF-8 check. Such a key
+ * (a path of 1023 bytes or more) goes to the flat table, which put_values then uses whole,
+ * as before the split (ENGINE_PROCESS_COMMENTS_FLAT). */
+static int comment_set(engine_process__ctx *ctx, engine_process__item *it, const char *key, size_t klen,
+		       const char *text, size_t tlen)
+{
+	json_t *s, *t;
+	if (klen >= KEY_CAP - 1) {
+		if (json_object_set_new_nocheck(ctx->comments, ENGINE_PROCESS_COMMENTS_FLAT, json_true()) < 0 ||
+		    !(s = engine_emit__text(text, tlen)) || json_object_set_new(ctx->comments, key, s) < 0)
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (!(t = comment_table(ctx, it)))
+		return DHG_ENOMEM;
+	if (!(s = engine_emit__text(text, tlen)) || json_object_setn_new_nocheck(t, key, klen, s) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;
 }
@@ -227,7 +265,7 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 				text[0] = '\0';
 				cat(text, sizeof(text), &tl, "-- Settings of ");
 				cat(text, sizeof(text), &tl, engine_process__what(what, sizeof(what), it));
-				if ((err = comment_set(ctx, key, klen, text, tl)) < 0)
+				if ((err = comment_set(ctx, it, key, klen, text, tl)) < 0)
 					goto done;
 			}
 		}
@@ -250,7 +288,7 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 		cat(text, sizeof(text), &tl, " (");
 		cat(text, sizeof(text), &tl, engine_process__what(what, sizeof(what), it));
 		cat(text, sizeof(text), &tl, ")");
-		err = comment_set(ctx, key, klen, text, tl);
+		err = comment_set(ctx, it, key, klen, text, tl);
 	}
 done:
 	json_decref(v);

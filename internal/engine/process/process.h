@@ -32,6 +32,7 @@ typedef struct engine_process__item {
 	 * 0), and whether a container below the root has another reference (shared). */
 	int scanned, refusal, shared;
 	json_t *vobj; /* borrowed: values[vkey][vsub] once a processor made it (NULL before) */
+	json_t *ctab; /* borrowed: the comments table of values[vkey] once made (NULL before) */
 } engine_process__item;
 
 #define ENGINE_PROCESS_TOO_DEEP 1
@@ -42,7 +43,8 @@ typedef struct engine_process__ctx {
 	const char *chart;      /* chart name (template helpers are "<chart>.<x>") */
 	const char *release_ns; /* may be NULL */
 	json_t *values;         /* owned: the values root */
-	json_t *comments;       /* owned: values path ('\x1f'-joined) -> comment */
+	json_t *comments;       /* owned: values path ('\x1f'-joined) -> comment; the paths below a
+				 * top-level key K in a table of their own under "\x01" K (common.c) */
 	json_t *opaque;         /* owned: values paths whose schema is only their type (blocks):
 				 * a tree shaped like values, true at each such path */
 	json_t *configmaps;     /* owned: "ns\x1fname" -> template path of ConfigMaps in the chart */
@@ -52,6 +54,11 @@ typedef struct engine_process__ctx {
 	int take; /* the inputs are released after their item: an item's tree may be its
 		   * input object itself when nothing else shares it (no copy) */
 } engine_process__ctx;
+
+/* ctx->comments: the key prefix of the per-top-level-key tables, and the key present when
+ * some comment path was too long for them (then every table is merged back for the emitter). */
+#define ENGINE_PROCESS_COMMENTS_PREFIX '\x01'
+#define ENGINE_PROCESS_COMMENTS_FLAT "\x01"
 
 /* Runs the processor for it->obj's kind; fills it->tree. Returns 0 or < 0. */
 int engine_process__item_run(engine_process__ctx *ctx, engine_process__item *it);
