@@ -11,6 +11,9 @@
  * part named after the phase (CALLGRIND_DUMP_STATS_AT), so that instruction counts per phase
  * are exact and independent of machine load.
  *
+ * As dhg generate does, jansson's values come from the pool allocator (util/pool.h) unless
+ * DHG_ALLOC=malloc; the dispose phase still frees everything (the library's teardown).
+ *
  * Usage: engine_phases [--dry-run] [-o OUTDIR] --chart-name NAME -f PATH [-f PATH ...]
  * Output: one line per phase, "phase=<name> cpu_ms=<x> wall_ms=<x> maxrss_kb=<n>", then
  * "resources=<n> files=<n> bytes=<n> digest=<d>". Exit 0 on success, 1 on an engine error,
@@ -24,6 +27,7 @@
 
 #include "engine/engine.h"
 #include "util/error.h"
+#include "util/pool.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/callgrind.h>)
@@ -106,6 +110,8 @@ int main(int argc, char **argv)
 	if (ninputs == 0 || !opts.chart_name || !!outdir == !!dry_run)
 		return usage();
 
+	if (!getenv("DHG_ALLOC") || strcmp(getenv("DHG_ALLOC"), "malloc"))
+		json_set_alloc_funcs(dhg_pool_malloc, dhg_pool_free);
 	CALLGRIND_START_INSTRUMENTATION;
 	CALLGRIND_TOGGLE_COLLECT;
 	clocks_now(&t0);
