@@ -62,6 +62,12 @@ same "500 resources, files in reverse order" "${rev[@]}" --chart-name b
 cmp -s "$T/err.1" "$T/b500.err" || fail "another file order gave another digest: $(cat "$T/err.1")"
 ok "500 resources: the same chart and digest with 1, 2 and 4 threads and in reverse file order"
 
+# 500 resources with every fixture: extra files/ entries, warnings, CRDs, all kinds, on threads
+same "500 resources and every fixture" -f "$IN/b500" "${all[@]}" --chart-name all
+[ "$(cat "$T/rc.1")" = 0 ] || fail "500 resources and every fixture: $(head -c 300 "$T/err.1")"
+grep -q "^# Source: files/" "$T/out.1" || fail "500 resources and every fixture: no files/ entry (extra files not covered)"
+grep -q "^warning: " "$T/err.1" || fail "500 resources and every fixture: no warning (not covered)"
+
 # a values overlay (merged into the values trees: the template writer must be done by then)
 printf 'nameOverride: shop\nsvc00003:\n  deployment:\n    replicas: 7\n    extra: {a: 1}\nnewKey: [1, 2]\n' >"$T/overlay.yaml"
 same "500 resources with --set-values" -f "$IN/b500" --chart-name b --set-values "$T/overlay.yaml"

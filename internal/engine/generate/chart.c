@@ -820,66 +820,89 @@ static const char *item_describe(char *d, size_t size, engine_process__item *it)
 	return engine_object_describe(d, size, it->src);
 }
 
-/* ---- the template writer thread ----------------------------------------------------------
+/* ---- pass 2 on several threads ----------------------------------------------------------
  *
- * With threads > 1 (the path pipeline) pass 2 is a two-stage pipeline: this thread runs the
- * processors in order (they write the shared values/comments trees) and hands each finished
- * item to a writer thread, which writes the item's template tree to YAML into its own file
- * list. The writer only reads the tree; this thread frees it (and the input object) once the
- * writer has counted it as written, so that the memory goes back to the thread that
- * allocates (an allocator with per-thread caches reuses it). A bounded queue keeps at most
- * QUEUE_CAP trees waiting.
+ * With threads > 1 (the path pipeline, PAR_MIN items or more) the items are processed and
+ * their templates written in chunks of CHUNK consecutive items, taken in order by this thread
+ * and threads - 1 helpers, so that a thread that gets less CPU simply does fewer chunks. Each
+ * thread has its own processing context (values, comments and opaque trees, extra files; the
+ * processors use one context per thread, process.h), file list and buffer; opts, chart,
+ * release_ns and configmaps are shared and only read. Each chunk has its own warning list.
  *
- * Between the hand-over and the release this thread touches none of the item's tree, obj,
- * kept_ns and src fields; the writer touches no other field of the item (it reads is_crd and
- * path) and nothing after counting it as written. The writer is woken for batches of BATCH
- * items, not for each one (a wake-up per template costs more than writing a small one).
- *
- * Errors: the writer stops at its first error (message wrapped as in the sequential code)
- * and keeps a copy; since the processors are always ahead of the writer, a writer error
- * belongs to an earlier item than any error this thread meets afterwards, so it wins. */
+ * Afterwards the helpers' contexts are merged into this thread's: values, opaque and the
+ * comment tables are trees whose entries lie below values[vkey][vsub], a pair that belongs to
+ * one item (pass 1), so objects merge without clashes (a clash would take the later item's
+ * value, as the sequential loop does); extra files and warnings are appended in chunk order. Values,
+ * comments and the schema are written with sorted keys, so the order of the merge does not
+ * show in the chart. The error is the one of the lowest failing chunk (its first failing
+ * item, with the message of the sequential loop); chunks after it are not started. */
 
-#define QUEUE_CAP 256
-#define BATCH 64
+#define CHUNK 32
+#define PAR_MIN 128
 
-typedef struct writer {
-	pthread_t tid;
-	pthread_mutex_t mu;
-	pthread_cond_t cv_items, cv_space;
-	engine_process__item *q[QUEUE_CAP]; /* ring, under mu */
-	size_t head, count;                 /* under mu */
-	size_t written;                     /* under mu: items written so far, in hand-over order */
-	int closing;                        /* under mu: no more items will come */
-	int failed;                         /* under mu: err/errd are set */
+typedef struct p2chunk {
+	engine_warnings warnings;
 	int err;
 	dhg_error errd;
-	files f;                            /* the writer's files; read after the join */
-	dhg_buf b;
-	int started;
-	/* this thread's side */
-	engine_process__item **handed; /* items in hand-over order */
-	size_t nhanded, released;
-	int consume;
-} writer;
+} p2chunk;
 
-/* Writes one item's template into f. */
-static int write_tree(files *f, dhg_buf *b, engine_process__item *it)
+typedef struct p2run p2run;
+
+typedef struct p2thread {
+	pthread_t tid;
+	p2run *run;
+	engine_process__ctx *ctx; /* this thread's context */
+	engine_process__ctx own;  /* a helper's context */
+	files *f;
+	files own_f;
+	dhg_buf b;
+	size_t count; /* templates written */
+} p2thread;
+
+struct p2run {
+	engine_process__item *items;
+	size_t n, nchunks;
+	p2chunk *chunks;
+	int consume;
+	pthread_mutex_t mu;
+	size_t next;      /* next chunk to start (under mu) */
+	size_t err_chunk; /* lowest failed chunk, SIZE_MAX: none (under mu) */
+};
+
+/* The sequential loop's step for one item: process it, write its template into f and free
+ * its trees. */
+static int item_run(engine_process__ctx *ctx, files *f, dhg_buf *b, engine_process__item *it, int consume,
+		    size_t *count)
 {
 	char d[512];
 	int err;
 
+	if ((err = engine_process__item_run(ctx, it)) < 0) {
+		dhg_error_wrap("%s", item_describe(d, sizeof(d), it));
+		return err;
+	}
+	if (!it->tree)
+		return 0;
+	/* keep only what NOTES.txt needs; the tree is freed once written so memory is reused */
+	it->notes_kind = sget(it->tree, "kind", NULL) && !strcmp(sget(it->tree, "kind", NULL), "ExternalSecret")
+				 ? "ExternalSecret"
+				 : it->kind;
+	if (consume) { /* copies first: name and kind point into the input object */
+		if (!(it->owned_name = dhg_strdup(it->name)) || !(it->owned_kind = dhg_strdup(it->notes_kind)))
+			return DHG_ENOMEM;
+		it->name = it->owned_name;
+		it->notes_kind = it->owned_kind;
+		it->kind = it->api = it->ns = NULL;
+	}
+	(*count)++;
 	dhg_buf_clear(b);
 	if ((err = engine_emit_yaml(b, it->tree, (it->is_crd ? 0 : ENGINE_EMIT_TEMPLATE) | ENGINE_EMIT_K8S_ORDER,
 				    NULL)) < 0) {
 		dhg_error_wrap("%s", item_describe(d, sizeof(d), it));
 		return err;
 	}
-	return files_add_buf(f, it->path, b);
-}
-
-/* Frees a written item's tree and, with consume, its input object. */
-static void release_item(engine_process__item *it, int consume)
-{
+	if ((err = files_add_buf(f, it->path, b)) < 0)
+		return err;
 	json_decref(it->tree);
 	it->tree = NULL;
 	it->emitted = 1;
@@ -891,147 +914,200 @@ static void release_item(engine_process__item *it, int consume)
 		json_decref(src->obj);
 		src->obj = NULL;
 	}
+	return 0;
 }
 
-static void *writer_main(void *arg)
+static void *p2_main(void *arg)
 {
-	writer *w = arg;
-	int failed = 0;
+	p2thread *t = arg;
+	p2run *r = t->run;
 
-	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		size_t head, k, ok = 0;
-		int err = 0;
+		size_t c, end;
 
-		while (w->count < BATCH && !w->closing)
-			pthread_cond_wait(&w->cv_items, &w->mu);
-		if (w->count == 0) /* closing, and nothing left */
+		pthread_mutex_lock(&r->mu);
+		c = r->next;
+		if (c >= r->nchunks || c > r->err_chunk) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		r->next++;
+		pthread_mutex_unlock(&r->mu);
+		t->ctx->warnings = &r->chunks[c].warnings;
+		end = (c + 1) * CHUNK < r->n ? (c + 1) * CHUNK : r->n;
+		for (size_t i = c * CHUNK; i < end; i++) {
+			int err = item_run(t->ctx, t->f, &t->b, &r->items[i], r->consume, &t->count);
+			if (err < 0) {
+				r->chunks[c].err = err;
+				r->chunks[c].errd = *dhg_error_last();
+				pthread_mutex_lock(&r->mu);
+				if (c < r->err_chunk)
+					r->err_chunk = c;
+				pthread_mutex_unlock(&r->mu);
+				break;
+			}
+		}
+	}
+}
+
+/* Merges the tree src into dst (references taken from src): objects below the same key are
+ * merged, otherwise src's value replaces dst's — as a later item's write would have; with
+ * keep_true (the opaque tree), a true in dst (a block above) stays, as vopaque() keeps it. */
+static int tree_merge(json_t *dst, json_t *src, int keep_true)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(src, k, v)
+	{
+		json_t *d = json_object_get(dst, k);
+		if (json_is_object(d) && json_is_object(v)) {
+			if (tree_merge(d, v, keep_true) < 0)
+				return DHG_ENOMEM;
+		} else if (!(keep_true && json_is_true(d)) && json_object_set(dst, k, v) < 0) {
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+/* Moves a helper's context into ctx (the values trees, comments, extra files). The comments
+ * are a table of tables (process.h: one per top-level values key, shared by the items with
+ * that key, which may have run on different threads): merged like the values. */
+static int ctx_merge(engine_process__ctx *ctx, engine_process__ctx *h)
+{
+	if (tree_merge(ctx->values, h->values, 0) < 0 || tree_merge(ctx->opaque, h->opaque, 1) < 0 ||
+	    tree_merge(ctx->comments, h->comments, 0) < 0)
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	if (h->nextra) {
+		if (ctx->capextra - ctx->nextra < h->nextra) {
+			size_t ncap = ctx->nextra + h->nextra;
+			engine_file *n = realloc(ctx->extra, ncap * sizeof(*n));
+			if (!n)
+				return dhg_error_set(DHG_ENOMEM, "out of memory");
+			ctx->extra = n;
+			ctx->capextra = ncap;
+		}
+		memcpy(ctx->extra + ctx->nextra, h->extra, h->nextra * sizeof(*h->extra));
+		ctx->nextra += h->nextra;
+		h->nextra = 0;
+	}
+	return 0;
+}
+
+static void ctx_dispose_helper(engine_process__ctx *h)
+{
+	json_decref(h->values);
+	json_decref(h->comments);
+	json_decref(h->opaque);
+	for (size_t i = 0; i < h->nextra; i++) {
+		free(h->extra[i].path);
+		free(h->extra[i].data);
+	}
+	free(h->extra);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Pass 2 on up to `threads` threads (this one included). Returns 0 with the chart's
+ * templates added to f, the helpers' contexts merged into ctx, the warnings appended to
+ * *warnings and *count templates; or the first error in item order. Falls back to fewer
+ * threads when a thread cannot be started. */
+static int pass2_parallel(engine_process__ctx *ctx, files *f, engine_warnings *warnings, size_t *count,
+			  engine_process__item *items, size_t n, int consume, int threads)
+{
+	p2run r;
+	p2thread t[ENGINE_MAX_THREADS];
+	int nt = 0, started = 1, err = 0, have_mu = 0;
+	engine_warnings *main_warnings = ctx->warnings;
+
+	memset(&r, 0, sizeof(r));
+	r.items = items;
+	r.n = n;
+	r.nchunks = (n + CHUNK - 1) / CHUNK;
+	r.consume = consume;
+	r.err_chunk = SIZE_MAX;
+	if (threads > ENGINE_MAX_THREADS)
+		threads = ENGINE_MAX_THREADS;
+	if ((size_t)threads > r.nchunks)
+		threads = (int)r.nchunks;
+	memset(t, 0, sizeof(*t) * (size_t)threads);
+	if (!(r.chunks = calloc(r.nchunks, sizeof(*r.chunks)))) {
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (pthread_mutex_init(&r.mu, NULL) != 0) {
+		err = dhg_error_set(DHG_ERROR, "pass 2: cannot create a mutex");
+		goto done;
+	}
+	have_mu = 1;
+	for (nt = 0; nt < threads; nt++) {
+		t[nt].run = &r;
+		t[nt].b = (dhg_buf)DHG_BUF_INIT(0);
+		if (nt == 0) {
+			t[nt].ctx = ctx;
+			t[nt].f = f;
+			continue;
+		}
+		t[nt].own = *ctx;
+		t[nt].own.extra = NULL;
+		t[nt].own.nextra = t[nt].own.capextra = 0;
+		t[nt].own.comments = t[nt].own.opaque = NULL;
+		if (!(t[nt].own.values = json_object()) || !(t[nt].own.comments = json_object()) ||
+		    !(t[nt].own.opaque = json_object())) {
+			nt++;
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+			goto done;
+		}
+		t[nt].ctx = &t[nt].own;
+		t[nt].f = &t[nt].own_f;
+	}
+	for (int i = 1; i < nt; i++, started++)
+		if (pthread_create(&t[i].tid, NULL, p2_main, &t[i]) != 0)
 			break;
-		head = w->head;
-		k = w->count; /* slots head .. head+k-1 stay untouched until count drops */
-		pthread_mutex_unlock(&w->mu);
-		for (size_t j = 0; j < k && !failed; j++) {
-			if ((err = write_tree(&w->f, &w->b, w->q[(head + j) % QUEUE_CAP])) < 0)
-				failed = 1;
-			else
-				ok++;
-		}
-		pthread_mutex_lock(&w->mu);
-		w->head = (head + k) % QUEUE_CAP;
-		w->count -= k;
-		w->written += ok;
-		if (err < 0) {
-			w->failed = 1;
-			w->err = err;
-			w->errd = *dhg_error_last();
-		}
-		pthread_cond_signal(&w->cv_space);
+	p2_main(&t[0]);
+	for (int i = 1; i < started; i++)
+		pthread_join(t[i].tid, NULL);
+	if (r.err_chunk != SIZE_MAX) {
+		dhg_error_restore(&r.chunks[r.err_chunk].errd);
+		err = r.chunks[r.err_chunk].err;
+		goto done;
 	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* Starts the writer for up to n items. Returns 0 when it runs, < 0 when it could not be
- * started (nothing to free; the caller writes the templates itself). */
-static int writer_start(writer *w, size_t n, int consume)
-{
-	memset(w, 0, sizeof(*w));
-	w->b = (dhg_buf)DHG_BUF_INIT(0);
-	w->consume = consume;
-	if (!(w->handed = malloc(n * sizeof(*w->handed))))
-		return DHG_ENOMEM;
-	if (pthread_mutex_init(&w->mu, NULL) != 0)
-		goto fail_handed;
-	if (pthread_cond_init(&w->cv_items, NULL) != 0)
-		goto fail_mu;
-	if (pthread_cond_init(&w->cv_space, NULL) != 0)
-		goto fail_items;
-	if (pthread_create(&w->tid, NULL, writer_main, w) != 0)
-		goto fail_space;
-	w->started = 1;
-	return 0;
-fail_space:
-	pthread_cond_destroy(&w->cv_space);
-fail_items:
-	pthread_cond_destroy(&w->cv_items);
-fail_mu:
-	pthread_mutex_destroy(&w->mu);
-fail_handed:
-	free(w->handed);
-	w->handed = NULL;
-	return DHG_ERROR;
-}
-
-/* Frees the items written so far (`written` read under mu by the caller). */
-static void writer_release(writer *w, size_t written)
-{
-	for (; w->released < written; w->released++)
-		release_item(w->handed[w->released], w->consume);
-}
-
-/* Queues an item (waits while the queue is full) and frees the items written meanwhile.
- * Returns 0, or the writer's error code when it has failed (the item is then not queued). */
-static int writer_put(writer *w, engine_process__item *it)
-{
-	size_t written;
-	int err = 0;
-
-	pthread_mutex_lock(&w->mu);
-	while (w->count == QUEUE_CAP && !w->failed)
-		pthread_cond_wait(&w->cv_space, &w->mu);
-	if (w->failed) {
-		err = w->err;
-	} else {
-		w->q[(w->head + w->count) % QUEUE_CAP] = it;
-		if (++w->count == BATCH)
-			pthread_cond_signal(&w->cv_items);
-		w->handed[w->nhanded++] = it;
+	for (int i = 0; i < nt; i++) {
+		*count += t[i].count;
+		if (i > 0 && ((err = ctx_merge(ctx, &t[i].own)) < 0 || (err = files_move(f, &t[i].own_f)) < 0))
+			goto done;
 	}
-	written = w->written;
-	pthread_mutex_unlock(&w->mu);
-	writer_release(w, written);
+	for (size_t c = 0; c < r.nchunks; c++)
+		for (size_t i = 0; i < r.chunks[c].warnings.len; i++) {
+			if ((err = engine_warnings_addf(warnings, "%s", r.chunks[c].warnings.items[i])) < 0)
+				goto done;
+		}
+done:
+	ctx->warnings = main_warnings;
+	for (int i = 0; i < nt; i++) {
+		dhg_buf_dispose(&t[i].b);
+		if (i > 0) {
+			ctx_dispose_helper(&t[i].own);
+			files_dispose(&t[i].own_f);
+		}
+	}
+	for (size_t c = 0; r.chunks && c < r.nchunks; c++)
+		engine_warnings_dispose(&r.chunks[c].warnings);
+	free(r.chunks);
+	if (have_mu)
+		pthread_mutex_destroy(&r.mu);
 	return err;
-}
-
-/* Waits until every queued item is written and the writer has exited, frees the written
- * items. Returns 0, or the writer's error with its message restored on this thread (items
- * not written keep their trees). Idempotent. */
-static int writer_finish(writer *w)
-{
-	if (!w->started)
-		return 0;
-	pthread_mutex_lock(&w->mu);
-	w->closing = 1;
-	pthread_cond_signal(&w->cv_items);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->tid, NULL);
-	w->started = 0;
-	pthread_cond_destroy(&w->cv_space);
-	pthread_cond_destroy(&w->cv_items);
-	pthread_mutex_destroy(&w->mu);
-	dhg_buf_dispose(&w->b);
-	writer_release(w, w->written);
-	free(w->handed);
-	w->handed = NULL;
-	if (w->failed) {
-		dhg_error_restore(&w->errd);
-		return w->err;
-	}
-	return 0;
 }
 
 /* ---- values.yaml and values.schema.json on their own thread --------------------------------
  *
  * put_values() needs only ctx (the values, comments and opaque trees, opts, the chart name),
- * which nothing else touches once pass 2 is over (the template writer reads only template
- * trees; with a values overlay, which changes the values trees, the writer has finished
- * before). With the writer thread in use, put_values() runs on a thread of its own while this
- * one finishes the templates, writes the helpers, NOTES.txt and .helmignore, sorts and
- * hashes them: every other chart path sorts before "values.schema.json" and "values.yaml", so
- * the digest has only their bytes left to add afterwards.
- *
- * Errors keep the sequential order: the template writer's, then put_values()'s, then those
- * of this thread after put_values(). */
+ * which nothing else touches once pass 2 is over. When pass 2 ran on several threads,
+ * put_values() runs on a thread of its own while this one writes the helpers, NOTES.txt and
+ * .helmignore, sorts them and hashes them: every other chart path sorts before
+ * "values.schema.json" and "values.yaml", so the digest has only their bytes left to add
+ * afterwards. Errors keep the sequential order: put_values()'s before those of this thread.
+ */
 
 typedef struct valuer {
 	pthread_t tid;
@@ -1065,7 +1141,6 @@ static int valuer_join(valuer *v)
 static int generate(engine_chart **out, const engine_objects *objs, const engine_options *opts, int consume,
 		    int threads)
 {
-	writer w = {.started = 0};
 	valuer vt = {.started = 0};
 	dhg_sha256 *h = NULL;
 	size_t hashed = 0;
@@ -1077,7 +1152,7 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	const char *version, *app_version, *release_ns;
 	char *desc = NULL;
 	dhg_buf b = DHG_BUF_INIT(0);
-	int err = 0;
+	int err = 0, parallel = 0;
 	size_t n = objs ? objs->len : 0;
 
 	*out = NULL;
@@ -1214,41 +1289,15 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		goto done;
 	}
 
-	/* pass 2: process and emit (the emitting on the writer thread when it runs) */
-	if (threads > 1 && consume && n >= 2 * BATCH) /* below that the writer would only start at the end */
-		(void)writer_start(&w, n, consume); /* not started: everything on this thread */
-	for (size_t i = 0; i < n; i++) {
-		engine_process__item *it = &items[i];
-		char d[512];
-		if ((err = engine_process__item_run(&ctx, it)) < 0) {
-			dhg_error_wrap("%s", item_describe(d, sizeof(d), it));
+	/* pass 2: process and emit */
+	parallel = threads > 1 && consume && n >= PAR_MIN;
+	if (parallel) {
+		if ((err = pass2_parallel(&ctx, &f, &c->warnings, &c->resource_count, items, n, consume, threads)) < 0)
 			goto done;
-		}
-		if (!it->tree)
-			continue;
-		/* keep only what NOTES.txt needs; the tree is freed once written so memory is reused */
-		it->notes_kind = sget(it->tree, "kind", NULL) && !strcmp(sget(it->tree, "kind", NULL), "ExternalSecret")
-					 ? "ExternalSecret"
-					 : it->kind;
-		if (consume) { /* copies first: name and kind point into the input object */
-			if (!(it->owned_name = dhg_strdup(it->name)) ||
-			    !(it->owned_kind = dhg_strdup(it->notes_kind))) {
-				err = DHG_ENOMEM;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if ((err = item_run(&ctx, &f, &b, &items[i], consume, &c->resource_count)) < 0)
 				goto done;
-			}
-			it->name = it->owned_name;
-			it->notes_kind = it->owned_kind;
-			it->kind = it->api = it->ns = NULL;
-		}
-		c->resource_count++;
-		if (w.started) {
-			if ((err = writer_put(&w, it)) < 0)
-				goto done;
-			continue;
-		}
-		if ((err = write_tree(&f, &b, it)) < 0)
-			goto done;
-		release_item(it, consume);
 	}
 	for (size_t i = 0; i < ctx.nextra; i++) {
 		if ((err = files_add_take(&f, ctx.extra[i].path, ctx.extra[i].data, ctx.extra[i].len)) < 0) {
@@ -1267,16 +1316,12 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	}
 	if ((err = put_chart_yaml(&f, opts->chart_name, version, app_version, desc)) < 0)
 		goto done;
-	/* the values overlay is merged into the values trees: no writer may be reading then */
-	if (opts->values_overlay && (err = writer_finish(&w)) < 0)
-		goto done;
 	vt.ctx = &ctx;
-	if (w.started && pthread_create(&vt.tid, NULL, valuer_main, &vt) == 0)
+	if (parallel && pthread_create(&vt.tid, NULL, valuer_main, &vt) == 0)
 		vt.started = 1;
 	else if ((err = put_values(&f, &ctx)) < 0)
 		goto done;
-	if ((err = put_helpers(&f, opts->chart_name)) < 0 || (err = writer_finish(&w)) < 0 ||
-	    (err = files_move(&f, &w.f)) < 0 || (err = put_notes(&f, items, n)) < 0)
+	if ((err = put_helpers(&f, opts->chart_name)) < 0 || (err = put_notes(&f, items, n)) < 0)
 		goto done;
 	if ((err = files_add_take(&f, ".helmignore", dhg_strdup(helmignore), sizeof(helmignore) - 1)) < 0)
 		goto done;
@@ -1319,17 +1364,11 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 done:
 	if (vt.started) { /* an error after put_values() started: its own comes first */
 		int verr = valuer_join(&vt);
-		if (verr < 0 && !w.failed) {
+		if (verr < 0) {
 			dhg_error_restore(&vt.errd);
 			err = verr;
 		}
 	}
-	if (w.started) { /* an error: the writer's, if any, comes from an earlier item */
-		int werr = writer_finish(&w);
-		if (werr < 0)
-			err = werr;
-	}
-	files_dispose(&w.f);
 	files_dispose(&vt.f);
 	dhg_sha256_free(h);
 	for (size_t i = 0; i < n && items; i++) {
