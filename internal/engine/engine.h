@@ -70,8 +70,9 @@ typedef struct engine_extract_options {
 	size_t max_file_bytes; /* 0 = ENGINE_MAX_FILE_BYTES */
 	int progress;          /* 1: a progress line on stderr when > 50 files are read */
 	int threads;           /* engine_extract_paths() / engine_run_paths() only: threads that
-	                          parse files (and emit templates); 0 = engine_threads_default(),
-	                          1 = everything on the calling thread */
+	                          parse files (and, in engine_run_paths, process the objects and
+	                          write the chart); 0 = engine_threads_default(), 1 = everything on
+	                          the calling thread */
 } engine_extract_options;
 
 #define ENGINE_EXTRACT_OPTIONS_INIT { 0, 0, 0 }
