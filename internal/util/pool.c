@@ -46,8 +46,8 @@ typedef struct free_block {
 } free_block;
 
 typedef struct cls_cache {
-	free_block *free;
-	char *bump, *end; /* unused part of the class's current span */
+	free_block *free, *last; /* LIFO free list; last: its final block (splicing at exit) */
+	char *bump, *end;         /* unused part of the class's current span */
 } cls_cache;
 
 typedef struct tcache {
@@ -60,7 +60,7 @@ static _Thread_local tcache tc;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *g_next, *g_limit;     /* spans not handed out yet, in the current region */
 static size_t g_spans;             /* spans handed out; under g_lock */
-static free_block *g_orphans[NCLASS]; /* under g_lock */
+static free_block *g_orphans[NCLASS], *g_orphans_last[NCLASS]; /* under g_lock */
 static int g_orphans_any;          /* atomic: a hint that g_orphans may be non-empty */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_key;
@@ -96,13 +96,12 @@ static void thread_done(void *arg)
 	for (unsigned c = 0; c < NCLASS; c++) {
 		free_block *f = t->c[c].free;
 		if (f) {
-			free_block *last = f;
-			while (last->next)
-				last = last->next;
-			last->next = g_orphans[c];
+			t->c[c].last->next = g_orphans[c];
+			if (!g_orphans[c])
+				g_orphans_last[c] = t->c[c].last;
 			g_orphans[c] = f;
 		}
-		t->c[c].free = NULL;
+		t->c[c].free = t->c[c].last = NULL;
 		t->c[c].bump = t->c[c].end = NULL;
 		if (g_orphans[c])
 			any = 1;
@@ -172,14 +171,16 @@ static void *refill(unsigned c)
 		int any = 0;
 		pthread_mutex_lock(&g_lock);
 		cc->free = g_orphans[c];
-		g_orphans[c] = NULL;
+		cc->last = g_orphans_last[c];
+		g_orphans[c] = g_orphans_last[c] = NULL;
 		for (unsigned k = 0; k < NCLASS && !any; k++)
 			any = g_orphans[k] != NULL;
 		__atomic_store_n(&g_orphans_any, any, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&g_lock);
 		if (cc->free) {
 			free_block *f = cc->free;
-			cc->free = f->next;
+			if (!(cc->free = f->next))
+				cc->last = NULL;
 			return f;
 		}
 	}
@@ -219,7 +220,8 @@ void *dhg_pool_malloc(size_t size)
 	c = class_of(size);
 	cc = &tc.c[c];
 	if ((f = cc->free)) {
-		cc->free = f->next;
+		if (!(cc->free = f->next))
+			cc->last = NULL;
 		return f;
 	}
 	sz = class_size(c);
@@ -242,6 +244,7 @@ static span_hdr *hdr_of(const void *p)
 void dhg_pool_free(void *p)
 {
 	span_hdr *h;
+	cls_cache *cc;
 	free_block *f = p;
 
 	if (!p)
@@ -252,8 +255,10 @@ void dhg_pool_free(void *p)
 		free(h);
 		return;
 	}
-	f->next = tc.c[h->cls].free;
-	tc.c[h->cls].free = f;
+	cc = &tc.c[h->cls];
+	if (!(f->next = cc->free))
+		cc->last = f;
+	cc->free = f;
 }
 
 size_t dhg_pool_block_size(const void *p)

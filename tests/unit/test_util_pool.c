@@ -204,6 +204,55 @@ START_TEST(test_util_pool__threads)
 }
 END_TEST
 
+/* Free lists of ended threads are joined (each thread's whole list, in O(1)) and a new
+ * thread takes them all over before it maps a span. */
+#define SPLICE_N 100
+static void *alloc_free_exit(void *arg)
+{
+	void *v[SPLICE_N];
+	for (int i = 0; i < SPLICE_N; i++)
+		if (!(v[i] = dhg_pool_malloc(3000)))
+			return (void *)1;
+	pthread_barrier_wait(arg); /* both hold their blocks: neither reuses the other's */
+	for (int i = 0; i < SPLICE_N; i++)
+		dhg_pool_free(v[i]);
+	return NULL;
+}
+
+static void *alloc_all(void *arg)
+{
+	size_t *spans = arg, before = dhg_pool_span_bytes();
+	void *v[2 * SPLICE_N];
+	for (int i = 0; i < 2 * SPLICE_N; i++)
+		if (!(v[i] = dhg_pool_malloc(3000)))
+			return (void *)1;
+	*spans = dhg_pool_span_bytes() - before;
+	for (int i = 0; i < 2 * SPLICE_N; i++)
+		dhg_pool_free(v[i]);
+	return NULL;
+}
+
+START_TEST(test_util_pool__orphans_spliced)
+{
+	pthread_t t, two[2];
+	pthread_barrier_t barrier;
+	void *r;
+	size_t grew = 1;
+	ck_assert_int_eq(pthread_barrier_init(&barrier, NULL, 2), 0);
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(pthread_create(&two[k], NULL, alloc_free_exit, &barrier), 0);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(pthread_join(two[k], &r), 0);
+		ck_assert_ptr_null(r);
+	}
+	pthread_barrier_destroy(&barrier);
+	ck_assert_int_eq(pthread_create(&t, NULL, alloc_all, &grew), 0);
+	ck_assert_int_eq(pthread_join(t, &r), 0);
+	ck_assert_ptr_null(r);
+	ck_assert_uint_eq(grew, 0); /* both lists, taken over whole */
+}
+END_TEST
+
 /* jansson on the pool: what dhg does (json_set_alloc_funcs), then back to libc. */
 START_TEST(test_util_pool__jansson)
 {
@@ -241,6 +290,7 @@ Suite *util_pool_suite(void)
 	tcase_add_test(tc, test_util_pool__reuse);
 	tcase_add_test(tc, test_util_pool__no_overlap);
 	tcase_add_test(tc, test_util_pool__threads);
+	tcase_add_test(tc, test_util_pool__orphans_spliced);
 	tcase_add_test(tc, test_util_pool__jansson);
 	suite_add_tcase(s, tc);
 	return s;
