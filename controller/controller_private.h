@@ -2,6 +2,7 @@
 #define DHG_CONTROLLER_PRIVATE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "controller/helmchart.h"
 #include "controller/index.h"
@@ -18,7 +19,9 @@ typedef struct controller__objinf {
 	controller_helmchart *c;
 	int kind;                 /* hc_kinds index */
 	char *ns;                 /* NULL: all namespaces */
-	kube_informer *inf;
+	kube_informer *inf;       /* created at start-up, started on first use */
+	atomic_bool started;      /* set under inf_mu; read anywhere */
+	long long started_ms;     /* rt_now_ms() at the start (written before `started`) */
 } controller__objinf;
 
 /* What this process last wrote for a HelmChart (fresher than the informer's status). */
@@ -44,6 +47,11 @@ struct controller_helmchart {
 	size_t nobjs;
 	bool kind_served[HC_MAX_KINDS];    /* an informer runs for it (in at least one namespace) */
 	bool kind_forbidden[HC_MAX_KINDS]; /* RBAC forbids listing it (in at least one namespace) */
+	/* Object informers start the first time a reconcile needs them (controller__informers_ensure)
+	 * and run until controller_helmchart_run() returns; inf_mu serializes the starts with the
+	 * stop at shutdown (inf_stopped: no start any more). */
+	pthread_mutex_t inf_mu;
+	bool inf_stopped;
 	pthread_mutex_t written_mu;
 	rt__strmap written; /* key -> controller__written */
 	/* metrics (may be NULL) */
@@ -62,7 +70,19 @@ int controller__write_output(output_result *out, controller_helmchart *c, const 
 /* The HelmChart informer for ns, or NULL when ns is not watched. */
 kube_informer *controller__hc_informer_for(controller_helmchart *c, const char *ns);
 
-/* The informer serving (kind, ns), or NULL when the kind is not served / ns not watched. */
+/* The informer serving (kind, ns), or NULL when the kind is not served / ns not watched. The
+ * informer may not be started yet: controller__informers_ensure() first. */
 kube_informer *controller__informer_for(controller_helmchart *c, int kind, const char *ns);
+
+/* How long a started informer may take to sync its initial list before the HelmCharts that
+ * wait for it fail (SourceFailed, backoff) instead of waiting without a word. */
+#define CONTROLLER_INFORMER_SYNC_TIMEOUT_MS 120000
+
+/* Starts (once; thread-safe) the informers of every kind the spec selects in each of its
+ * namespaces, and sets *synced to whether all of them have synced their initial list. Kinds
+ * not served or forbidden have no informer and are skipped. Returns 0; DHG_ETIMEOUT when one
+ * has not synced CONTROLLER_INFORMER_SYNC_TIMEOUT_MS after its start; < 0 when an informer
+ * could not be started or the controller is stopping (error detail set). */
+int controller__informers_ensure(bool *synced, controller_helmchart *c, const hc_spec *s);
 
 #endif

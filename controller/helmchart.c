@@ -77,14 +77,76 @@ kube_informer *controller__hc_informer_for(controller_helmchart *c, const char *
 	return NULL;
 }
 
-kube_informer *controller__informer_for(controller_helmchart *c, int kind, const char *ns)
+static controller__objinf *objinf_for(controller_helmchart *c, int kind, const char *ns)
 {
 	for (size_t i = 0; i < c->nobjs; i++) {
 		controller__objinf *o = &c->objs[i];
 		if (o->kind == kind && (!o->ns || (ns && strcmp(o->ns, ns) == 0)))
-			return o->inf;
+			return o;
 	}
 	return NULL;
+}
+
+kube_informer *controller__informer_for(controller_helmchart *c, int kind, const char *ns)
+{
+	controller__objinf *o = objinf_for(c, kind, ns);
+	return o ? o->inf : NULL;
+}
+
+/* Starts o's informer unless it runs already. Returns 0 or < 0. */
+static int objinf_start(controller_helmchart *c, controller__objinf *o)
+{
+	int error = 0;
+	if (atomic_load(&o->started))
+		return 0;
+	pthread_mutex_lock(&c->inf_mu);
+	if (c->inf_stopped) {
+		error = dhg_error_set(DHG_EUNAVAILABLE, "stopping: informer for %s not started", hc_kinds[o->kind].resource);
+	} else if (!atomic_load(&o->started)) {
+		if ((error = kube_informer_start(o->inf)) < 0) {
+			dhg_error_wrap("starting the %s informer", hc_kinds[o->kind].resource);
+		} else {
+			o->started_ms = rt_now_ms();
+			atomic_store(&o->started, true);
+			DHG_LOG_INFO("informer started (first HelmChart selecting it)", "kind", hc_kinds[o->kind].kind,
+				     "namespace", o->ns ? o->ns : "(all)");
+		}
+	}
+	pthread_mutex_unlock(&c->inf_mu);
+	return error;
+}
+
+int controller__informers_ensure(bool *synced, controller_helmchart *c, const hc_spec *s)
+{
+	int error = 0;
+	*synced = true;
+	for (size_t n = 0; n < s->nnamespaces; n++)
+		for (int k = 0; hc_kinds[k].kind; k++) {
+			controller__objinf *o;
+			if (!s->kind_enabled[k] || !(o = objinf_for(c, k, s->namespaces[n])))
+				continue;
+			if ((error = objinf_start(c, o)) < 0)
+				return error;
+			if (kube_informer_has_synced(o->inf))
+				continue;
+			*synced = false;
+			if (rt_now_ms() - o->started_ms > CONTROLLER_INFORMER_SYNC_TIMEOUT_MS)
+				return dhg_error_set(DHG_ETIMEOUT, "the cache of %s%s%s has not synced %d s after its start",
+						     hc_kinds[k].resource, o->ns ? " in " : "", o->ns ? o->ns : "",
+						     CONTROLLER_INFORMER_SYNC_TIMEOUT_MS / 1000);
+		}
+	return 0;
+}
+
+/* Stops the object informers that were started; none starts afterwards. */
+static void objinfs_stop(controller_helmchart *c)
+{
+	pthread_mutex_lock(&c->inf_mu);
+	c->inf_stopped = true;
+	pthread_mutex_unlock(&c->inf_mu);
+	for (size_t i = c->nobjs; i-- > 0;)
+		if (atomic_load(&c->objs[i].started))
+			kube_informer_stop(c->objs[i].inf);
 }
 
 static void hc_key(char *buf, size_t size, const json_t *obj)
@@ -210,17 +272,24 @@ static void src_stop(void *p)
 	kube_informer_stop(p);
 }
 
-static int add_informer(controller_helmchart *c, kube_informer **out, const kube_gvr *gvr, const char *ns,
-			kube_informer_handlers h, const char *name)
+static int new_informer(controller_helmchart *c, kube_informer **out, const kube_gvr *gvr, const char *ns,
+			kube_informer_handlers h)
 {
 	kube_informer_options o = KUBE_INFORMER_OPTIONS_INIT;
-	rt_source src = { name, src_start, src_synced, src_stop, NULL };
-	int error;
 	o.gvr = *gvr;
 	o.namespace_ = ns;
 	o.resync_ms = c->opts.resync_ms;
 	o.handlers = h;
-	if ((error = kube_informer_new(out, c->client, &o)) < 0)
+	return kube_informer_new(out, c->client, &o);
+}
+
+/* A HelmChart informer: a manager source (started with the manager, part of readiness). */
+static int add_informer(controller_helmchart *c, kube_informer **out, const kube_gvr *gvr, const char *ns,
+			kube_informer_handlers h, const char *name)
+{
+	rt_source src = { name, src_start, src_synced, src_stop, NULL };
+	int error;
+	if ((error = new_informer(c, out, gvr, ns, h)) < 0)
 		return error;
 	src.payload = *out;
 	return rt_manager_add_source(c->mgr, &src);
@@ -260,19 +329,28 @@ static int collect(dhg_buf *b, void *payload)
 	controller_helmchart *c = payload;
 	rt_workqueue_stats st;
 	unsigned long watches = 0, relists = 0, gone = 0, objects = 0;
+	unsigned started[HC_MAX_KINDS] = { 0 };
+	bool has[HC_MAX_KINDS] = { false };
+	int error;
 	rt_workqueue_stats_get(&st, c->q);
 	for (size_t i = 0; i < c->nobjs + c->nhc; i++) {
 		kube_informer *inf = i < c->nobjs ? c->objs[i].inf : c->hc_inf[i - c->nobjs];
 		kube_informer_stats s;
 		if (!inf)
 			continue;
+		if (i < c->nobjs) {
+			has[c->objs[i].kind] = true;
+			if (!atomic_load(&c->objs[i].started))
+				continue; /* created, never started: nothing cached */
+			started[c->objs[i].kind]++;
+		}
 		kube_informer_stats_get(&s, inf);
 		watches += s.watches;
 		relists += s.lists ? s.lists - 1 : 0;
 		gone += s.relists_gone;
 		objects += kube_informer_count(inf);
 	}
-	return dhg_buf_printf(b,
+	error = dhg_buf_printf(b,
 			      "# HELP dhg_workqueue_depth Keys waiting for a worker.\n# TYPE dhg_workqueue_depth gauge\n"
 			      "dhg_workqueue_depth %zu\n"
 			      "# HELP dhg_workqueue_delayed Keys waiting for a debounce/requeue deadline.\n# TYPE dhg_workqueue_delayed gauge\n"
@@ -291,6 +369,16 @@ static int collect(dhg_buf *b, void *payload)
 			      "dhg_cached_objects %lu\n",
 			      st.depth, st.delayed, (unsigned long long)st.adds, (unsigned long long)st.retries, watches,
 			      relists, gone, objects);
+	if (error < 0)
+		return error;
+	error = dhg_buf_printf(b, "# HELP dhg_informers_started Running informers by resource (object kinds start when "
+				  "a HelmChart first selects them).\n# TYPE dhg_informers_started gauge\n"
+				  "dhg_informers_started{resource=\"helmcharts\"} %zu\n", c->nhc);
+	for (int k = 0; hc_kinds[k].kind && error == 0; k++)
+		if (has[k])
+			error = dhg_buf_printf(b, "dhg_informers_started{resource=\"%s\"} %u\n", hc_kinds[k].resource,
+					       started[k]);
+	return error;
 }
 
 static void on_result(void *payload, const char *key, int error, long long us)
@@ -314,6 +402,7 @@ int controller_helmchart_new(controller_helmchart **out, const controller_option
 	if (!c)
 		return dhg_error_set(DHG_ENOMEM, "out of memory creating the controller");
 	pthread_mutex_init(&c->written_mu, NULL);
+	pthread_mutex_init(&c->inf_mu, NULL);
 	c->opts = *opts;
 	c->client = opts->client;
 	if (opts->nwatch > CONTROLLER_MAX_WATCH_NAMESPACES) {
@@ -397,7 +486,9 @@ int controller_helmchart_new(controller_helmchart **out, const controller_option
 			o->c = c;
 			o->kind = k;
 			o->ns = ns;
-			if ((error = add_informer(c, &o->inf, &g, o->ns, h, kd->resource)) < 0)
+			atomic_init(&o->started, false);
+			/* created, not started: the first reconcile of a HelmChart selecting it starts it */
+			if ((error = new_informer(c, &o->inf, &g, o->ns, h)) < 0)
 				goto done;
 			c->nobjs++;
 		}
@@ -411,7 +502,11 @@ done:
 
 int controller_helmchart_run(controller_helmchart *c)
 {
-	return rt_manager_run(c->mgr);
+	/* The manager runs the HelmChart informers and the workers; the workers start object
+	 * informers as HelmCharts need them. They are stopped once the workers have finished. */
+	int error = rt_manager_run(c->mgr);
+	objinfs_stop(c);
+	return error;
 }
 
 void controller_helmchart_stop(controller_helmchart *c)
@@ -485,6 +580,7 @@ void controller_helmchart_free(controller_helmchart *c)
 	rt__strmap_each(&c->written, free_written, NULL);
 	rt__strmap_dispose(&c->written);
 	pthread_mutex_destroy(&c->written_mu);
+	pthread_mutex_destroy(&c->inf_mu);
 	for (size_t i = 0; i < CONTROLLER_MAX_WATCH_NAMESPACES; i++)
 		free(c->watch[i]);
 	free(c->work_dir);

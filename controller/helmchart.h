@@ -13,6 +13,9 @@
  * The HelmChart controller: informers for HelmCharts and for every kind in hc_kinds (in the
  * watched namespaces), event mapping object -> HelmCharts (controller/index.h), the workqueue
  * with debounce/backoff, and the reconciler (controller/reconcile.c). Built on rt_manager.
+ * Only the HelmChart informers start with the manager (and make up readiness); the informer
+ * of a kind starts the first time a HelmChart selecting it is reconciled, and runs until
+ * controller_helmchart_run() returns.
  */
 typedef struct controller_helmchart controller_helmchart;
 
@@ -39,14 +42,16 @@ typedef struct controller_options {
 	{ NULL, NULL, 0, false, 4, NULL, NULL, 10000, NULL, NULL, { NULL, NULL, NULL }, { NULL, NULL, NULL }, 0 }
 
 /* Creates the controller (nothing runs yet). Probes which kinds the API server serves (kinds it
- * does not serve are skipped with a warning). opts strings are copied. *out owned. */
+ * does not serve, or RBAC forbids listing, are skipped with a warning); informers for the others
+ * are created but not started. opts strings are copied. *out owned. */
 int controller_helmchart_new(controller_helmchart **out, const controller_options *opts);
 /* Runs until controller_helmchart_stop(): waits for leadership, syncs caches, reconciles.
  * Returns 0 after a clean stop, DHG_ETERMINAL when leadership was lost, < 0 on start errors. */
 int controller_helmchart_run(controller_helmchart *c);
 /* Async-signal-safe stop request. */
 void controller_helmchart_stop(controller_helmchart *c);
-/* Readiness: informers synced. Thread-safe. */
+/* Readiness: the HelmChart informers synced (object informers started later do not count).
+ * Thread-safe. */
 bool controller_helmchart_ready(controller_helmchart *c);
 /* Webhook: enqueues the HelmCharts whose spec.source.git.url matches one of `urls` (a JSON
  * array of strings). Returns how many. Thread-safe. */

@@ -2,8 +2,10 @@
  * The HelmChart reconciler: an ordered list of steps that stops at the first error and
  * always patches status on the way out (Flux's deferred patch).
  *
- *   load -> validate spec -> suspend? -> resolve source -> generate -> compare digest ->
- *   write outputs (only on a difference) -> [always] status patch + Event + one log line
+ *   load -> validate spec -> suspend? -> caches (start the selected kinds' informers; not
+ *   synced yet: requeue in CACHE_WAIT_MS, nothing patched) -> resolve source -> generate ->
+ *   compare digest -> write outputs (only on a difference) -> [always] status patch + Event +
+ *   one log line
  */
 #include "controller/controller_private.h"
 
@@ -23,6 +25,9 @@
 #include "util/str.h"
 
 #define RECONCILE_ANNOTATION "dhg.deckhouse.io/reconcile-requested-at"
+
+/* Requeue delay while the informers a HelmChart needs are still listing. */
+#define CACHE_WAIT_MS 150
 
 static const kube_gvr SECRET_GVR = { "", "v1", "secrets" };
 
@@ -544,6 +549,7 @@ int controller__reconcile(rt_result *res, void *payload, const char *key)
 	const char *slash = strchr(key, '/');
 	struct timespec t0, t1;
 	int error = 0, perr;
+	bool waiting = false;
 	hc_spec_policy pol = { c->opts.allow_cross_namespace, (const char *const *)c->watch, c->opts.nwatch,
 			       c->opts.default_debounce_ms, c->output_root != NULL };
 	char dur[32];
@@ -605,12 +611,33 @@ int controller__reconcile(rt_result *res, void *payload, const char *key)
 		dhg_error_clear();
 	}
 
+	/* step: caches. The informers of the selected kinds start on first use; until their
+	 * initial lists are in, look again shortly — no status, Event or backoff for that. */
+	if (r.spec.cluster) {
+		bool synced;
+		if ((error = controller__informers_ensure(&synced, c, &r.spec)) < 0) {
+			set_outcome(&r, RT_STATUS_FAILED, "SourceFailed", RT_EVENT_WARNING, "SourceFailed", "%s",
+				    dhg_error_last()->message);
+			goto out;
+		}
+		if (!synced) {
+			res->requeue_after_ms = CACHE_WAIT_MS;
+			waiting = true;
+			goto out;
+		}
+	}
+
 	/* steps: source -> generate -> compare -> write */
 	error = step_generate_and_write(&r);
 	if (r.spec.cluster)
 		note_forbidden(&r);
 
 out:
+	if (waiting) {
+		DHG_LOG_DEBUG("waiting for the caches of the selected kinds", "controller", "helmchart", "namespace", r.ns,
+			      "name", r.name);
+		goto cleanup;
+	}
 	/* always: status, Event, log */
 	perr = patch_status(&r);
 	if (r.event_reason && rt_leader_is_leader(c->opts.leader))
@@ -627,6 +654,7 @@ out:
 	DHG_LOG_INFO("reconciled", "controller", "helmchart", "namespace", r.ns, "name", r.name, "result", result,
 		     "reason", r.reason ? r.reason : "", "version", r.version, "duration", dur, "message",
 		     error < 0 || r.kind != RT_STATUS_READY ? r.message : "");
+cleanup:
 	engine_chart_free(r.chart);
 	hc_spec_dispose(&r.spec);
 	json_decref(r.outputs);
