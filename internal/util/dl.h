@@ -24,7 +24,7 @@ typedef struct dhg_dl_sym {
 } dhg_dl_sym;
 
 typedef struct dhg_dl_lib {
-	const char *what;   /* error message prefix, e.g. "git output" */
+	const char *what;   /* error message prefix, e.g. "git" */
 	const char *soname; /* e.g. "libgit2.so.1.5" (from the build) */
 	const dhg_dl_sym *syms;
 	size_t nsyms;

@@ -4,6 +4,8 @@
 # generate` map neither (nor libxml2, ICU, libstdc++, mbedTLS, libssh2 that come with them);
 # the first git write maps libgit2 (not libarchive), the first OCI push libarchive; `dhg push`
 # loads libarchive only. Checked in /proc/PID/maps (operator) and with LD_DEBUG=files (CLI).
+# A libgit2 that cannot be loaded makes git writes fail (GitFailed naming the library), nothing
+# else (needs `unshare -m`: root).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emulator.sh"
 . "$(dirname "$0")/operator.sh"
@@ -96,3 +98,24 @@ K wait --for=condition=Ready hc/oci -n shop --timeout=30s >/dev/null || fail "hc
 maps | grep '^libarchive\.so' >/dev/null || fail "libarchive not mapped after an OCI push"
 op_stop "$OP_PID"
 ok "after an OCI push: libarchive mapped"
+
+# ---- libgit2 that cannot be loaded (an empty file bound over it in a mount namespace of the
+# operator's own): the git write fails with a clear reason on the HelmChart, the operator lives on
+unshare -m true 2>/dev/null || skip "unshare -m not permitted: load failure not checked"
+lib=$(ldconfig -p | awk '$1 ~ /^libgit2\.so\./ && !p {print $NF; p = 1}')
+[ -n "$lib" ] || fail "libgit2 not found through ld.so's cache"
+: >"$T/empty"
+printf '#!/bin/sh\nmount --bind "%s" "%s" || exit 97\nexec "$@"\n' "$T/empty" "$(readlink -f "$lib")" >"$T/nogit2"
+chmod +x "$T/nogit2"
+OPERATOR="unshare -m $T/nogit2 ${DHG_WRAP:-} $BUILD/dhg-operator" op_start op2
+wait_for ready || fail "operator (no libgit2) not ready: $(tail -n 5 "$T/op2.log")"
+op_hc shop nogit shop 0s "output: {git: {url: \"$GIT_HTTP_URL/deploy.git\", branch: main, path: charts/nogit, secretRef: {name: git-http}}}"
+reason() { op_status shop nogit '.status.conditions[?(@.type=="Ready")].reason'; }
+wait_for [ "$(reason)" = GitFailed ] || true
+[ "$(reason)" = GitFailed ] || fail "no GitFailed: $(op_status shop nogit .status)"
+msg=$(op_status shop nogit '.status.conditions[?(@.type=="Ready")].message')
+grep -qE "^git output: git: cannot load ${lib##*/}: " <<<"$msg" || fail "Ready message: $msg"
+kill -0 "$OP_PID" && ready || fail "the operator died: $(tail -n 5 "$T/op2.log")"
+op_stop "$OP_PID"
+echo "  Ready message: $msg"
+ok "libgit2 cannot be loaded -> Ready=False/GitFailed naming it, the operator keeps running"

@@ -29,7 +29,7 @@ static int init_libgit2(void)
 }
 
 static dhg_dl_lib libgit2 =
-	DHG_DL_LIB_INIT("git output", DHG_LIBGIT2_SONAME, syms, sizeof(syms) / sizeof(syms[0]), init_libgit2);
+	DHG_DL_LIB_INIT("git", DHG_LIBGIT2_SONAME, syms, sizeof(syms) / sizeof(syms[0]), init_libgit2);
 
 int gitout__libgit2_init(void)
 {

@@ -31,7 +31,7 @@ int gitout__known_hosts_check(const char *known_hosts, const char *host, int por
 /* Loads libgit2 (dlopen of the build's SONAME) and initialises it, once per process (kept for
  * the process lifetime: re-initialising it per call would reload the TLS trust store every
  * time). Must precede every git_* call. Thread-safe. Returns 0, or DHG_ERROR with
- * dhg_error_last() "git output: cannot load libgit2.so.N: ..." (or the init failure), again on
+ * dhg_error_last() "git: cannot load libgit2.so.N: ..." (or the init failure), again on
  * every call. */
 int gitout__libgit2_init(void);
 
