@@ -60,10 +60,12 @@ Y
 	K apply -f "$T/app-$ns-$name.yaml" >/dev/null || fail "apply app $ns/$name"
 }
 
-# op_hc NS NAME PARTOF [debounce] [extra spec yaml lines...]
+# op_hc NS NAME PARTOF [debounce] [extra spec yaml lines...]: an extra "output: ..." line replaces
+# the default output (local)
 op_hc() {
-	local ns=$1 name=$2 partof=$3 debounce=${4:-0s}
+	local ns=$1 name=$2 partof=$3 debounce=${4:-0s} output='output: {local: {}}' l
 	shift 4 || shift $#
+	for l in "$@"; do [[ $l != output:* ]] || output=$l; done
 	{
 		cat <<Y
 apiVersion: dhg.deckhouse.io/v1alpha1
@@ -72,10 +74,10 @@ metadata: {name: $name, namespace: $ns}
 spec:
   chart: {name: $name, version: 0.1.0}
   source: {cluster: {selector: {matchLabels: {app.kubernetes.io/part-of: $partof}}}}
-  output: {local: {}}
+  $output
   sync: {debounce: $debounce}
 Y
-		for l in "$@"; do echo "  $l"; done
+		for l in "$@"; do [[ $l == output:* ]] || echo "  $l"; done
 	} >"$T/hc-$ns-$name.yaml"
 	K apply -f "$T/hc-$ns-$name.yaml" >/dev/null || fail "apply HelmChart $ns/$name"
 }

@@ -20,7 +20,8 @@ mkdir -p "$HOME"
 LAZY='libgit2|libarchive|libxml2|libicu|libstdc\+\+|libmbed|libssh2'
 # (the sanitizer runtimes link libstdc++ themselves)
 if ldd "$BUILD/dhg-operator" | grep -E 'lib(a|ub|t)san' >/dev/null; then LAZY='libgit2|libarchive|libxml2|libicu|libmbed|libssh2'; fi
-b64() { printf '%s' "$1" | base64 -w0; }
+# secret NAME ARGS...: an Opaque Secret in namespace shop (kubectl create secret generic ARGS)
+secret() { K create secret generic "$1" -n shop "${@:2}" --dry-run=client -o yaml | K apply -f - >/dev/null || fail "Secret $1"; }
 maps() { awk '$6 ~ /\.so/ {n = split($6, p, "/"); print p[n]}' "/proc/$OP_PID/maps" | sort -u; }
 ready() { curl -sf "http://127.0.0.1:$OP_PROBE/readyz" >/dev/null; }
 # loaded CMD...: the libraries CMD loads (ld.so's LD_DEBUG=files trace; the binary runs unwrapped)
@@ -56,44 +57,16 @@ K wait --for=condition=Ready hc/local -n shop --timeout=30s >/dev/null || fail "
 ok "idle and local-only operator: none of libgit2, libarchive and their dependencies mapped ($(wc -l <"$T/maps-idle") libraries)"
 
 # ---- first git write: libgit2 (with its dependencies), still no libarchive
-cat <<Y | K apply -f - >/dev/null || fail "apply git Secret + HelmChart"
-apiVersion: v1
-kind: Secret
-metadata: {name: git-http, namespace: shop}
-type: Opaque
-data: {username: $(b64 "$GIT_HTTP_USER"), password: $(b64 "$GIT_HTTP_PASSWORD")}
----
-apiVersion: dhg.deckhouse.io/v1alpha1
-kind: HelmChart
-metadata: {name: git, namespace: shop}
-spec:
-  chart: {name: shop, version: 0.1.0}
-  source: {cluster: {selector: {matchLabels: {app.kubernetes.io/part-of: shop}}}}
-  output: {git: {url: "$GIT_HTTP_URL/deploy.git", branch: main, path: charts/shop, secretRef: {name: git-http}}}
-  sync: {debounce: 0s}
-Y
+secret git-http --from-literal=username="$GIT_HTTP_USER" --from-literal=password="$GIT_HTTP_PASSWORD"
+op_hc shop git shop 0s "output: {git: {url: \"$GIT_HTTP_URL/deploy.git\", branch: main, path: charts/shop, secretRef: {name: git-http}}}"
 K wait --for=condition=Ready hc/git -n shop --timeout=30s >/dev/null || fail "hc/git not Ready: $(op_status shop git .status)"
 maps | grep '^libgit2\.so' >/dev/null || fail "libgit2 not mapped after a git write"
 ! maps | grep -E 'libarchive|libxml2|libicu' || fail "a git write maps libarchive's libraries"
 ok "after a git write: libgit2 mapped, libarchive not"
 
 # ---- first OCI push: libarchive
-cat <<Y | K apply -f - >/dev/null || fail "apply OCI Secret + HelmChart"
-apiVersion: v1
-kind: Secret
-metadata: {name: reg-basic, namespace: shop}
-type: Opaque
-data: {username: $(b64 "$REG_USER"), password: $(b64 "$REG_PASS")}
----
-apiVersion: dhg.deckhouse.io/v1alpha1
-kind: HelmChart
-metadata: {name: oci, namespace: shop}
-spec:
-  chart: {name: shop, version: 0.2.0}
-  source: {cluster: {selector: {matchLabels: {app.kubernetes.io/part-of: shop}}}}
-  output: {oci: {repository: "oci://$REG_HOST/op", insecure: true, secretRef: {name: reg-basic}}}
-  sync: {debounce: 0s}
-Y
+secret reg-basic --from-literal=username="$REG_USER" --from-literal=password="$REG_PASS"
+op_hc shop oci shop 0s "output: {oci: {repository: \"oci://$REG_HOST/op\", insecure: true, secretRef: {name: reg-basic}}}"
 K wait --for=condition=Ready hc/oci -n shop --timeout=30s >/dev/null || fail "hc/oci not Ready: $(op_status shop oci .status)"
 maps | grep '^libarchive\.so' >/dev/null || fail "libarchive not mapped after an OCI push"
 op_stop "$OP_PID"
