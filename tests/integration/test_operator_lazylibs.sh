@@ -74,7 +74,10 @@ ok "after an OCI push: libarchive mapped"
 
 # ---- libgit2 that cannot be loaded (an empty file bound over it in a mount namespace of the
 # operator's own): the git write fails with a clear reason on the HelmChart, the operator lives on
-unshare -m true 2>/dev/null || skip "unshare -m not permitted: load failure not checked"
+if ! unshare -m true 2>/dev/null; then
+	echo "note: unshare -m not permitted (needs root): the load-failure case is not checked"
+	exit 0
+fi
 lib=$(ldconfig -p | awk '$1 ~ /^libgit2\.so\./ && !p {print $NF; p = 1}')
 [ -n "$lib" ] || fail "libgit2 not found through ld.so's cache"
 : >"$T/empty"
