@@ -594,24 +594,21 @@ static int put_schema_members(dhg_buf *b, const json_t *v, const json_t *op, con
 
 	if (depth > 100)
 		return dhg_error_set(DHG_EINVALID, "values nested too deeply");
-	if (engine_number_is(v))
-		type = "number";
-	else
-		switch (json_typeof(v)) {
-		case JSON_OBJECT: type = "object"; break;
-		case JSON_ARRAY: type = "array"; break;
-		case JSON_INTEGER: type = "integer"; break;
-		case JSON_REAL: type = "number"; break;
-		case JSON_TRUE:
-		case JSON_FALSE: type = "boolean"; break;
-		case JSON_NULL: type = "null"; break;
-		default: type = "string"; break;
-		}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: type = "object"; break;
+	case JSON_ARRAY: type = "array"; break;
+	case JSON_INTEGER: type = "integer"; break;
+	case JSON_REAL: type = "number"; break;
+	case JSON_TRUE:
+	case JSON_FALSE: type = "boolean"; break;
+	case JSON_NULL: type = "null"; break;
+	default: type = engine_number_is(v) ? "number" : "string"; break; /* exact-text numbers are strings */
+	}
 	if (!json_is_object(v) || json_object_size(v) == 0 || json_is_true(op)) {
 		if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(b, "\"type\": ")) < 0)
 			return err;
 		/* int-or-string fields (PodDisruptionBudget minAvailable/maxUnavailable) */
-		if (key && (!strcmp(key, "minAvailable") || !strcmp(key, "maxUnavailable")) &&
+		if (key && key[0] == 'm' && (!strcmp(key, "minAvailable") || !strcmp(key, "maxUnavailable")) &&
 		    (json_is_integer(v) || json_is_string(v)))
 			return engine_emit__puts(b, "[\"integer\", \"string\"]");
 		if ((err = engine_emit__putc(b, '"')) < 0 || (err = engine_emit__puts(b, type)) < 0)

@@ -17,8 +17,9 @@
 
 #define P(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-/* Splits an image reference into repository, tag, digest (any may be empty). */
-static void image_split(const char *img, char **repo, char **tag, char **digest)
+/* Splits an image reference into repository, tag, digest (any may be empty): slices of img. */
+static void image_split(const char *img, const char **repo, size_t *rlen_out, const char **tag, size_t *tlen,
+			const char **digest, size_t *dlen)
 {
 	const char *at = strchr(img, '@');
 	size_t rlen = at ? (size_t)(at - img) : strlen(img);
@@ -31,9 +32,12 @@ static void image_split(const char *img, char **repo, char **tag, char **digest)
 	for (const char *p = slash ? slash : img; p < img + rlen; p++)
 		if (*p == ':')
 			colon = p;
-	*digest = dhg_strdup(at ? at + 1 : "");
-	*tag = colon ? dhg_strndup(colon + 1, (size_t)(img + rlen - colon - 1)) : dhg_strdup("");
-	*repo = dhg_strndup(img, colon ? (size_t)(colon - img) : rlen);
+	*digest = at ? at + 1 : "";
+	*dlen = strlen(*digest);
+	*tag = colon ? colon + 1 : "";
+	*tlen = colon ? (size_t)(img + rlen - colon - 1) : 0;
+	*repo = img;
+	*rlen_out = colon ? (size_t)(colon - img) : rlen;
 }
 
 static int do_container(engine_process__ctx *ctx, engine_process__item *it, json_t *c, const char *group,
@@ -41,7 +45,7 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 {
 	const char *name = json_string_value(json_object_get(c, "name"));
 	json_t *img = json_object_get(c, "image"), *env, *e, *seen = NULL;
-	char *cname = NULL, *repo = NULL, *tag = NULL, *digest = NULL;
+	char *cname = NULL;
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err = 0;
 	size_t i;
@@ -63,10 +67,13 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 	}
 	if (json_is_string(img) && !engine_number_is(img) && json_string_length(img) > 0) {
 		json_t *iv = json_object();
-		image_split(json_string_value(img), &repo, &tag, &digest);
-		if (!iv || !repo || !tag || !digest || json_object_set_new(iv, "repository", json_string(repo)) < 0 ||
-		    json_object_set_new(iv, "tag", json_string(tag)) < 0 ||
-		    json_object_set_new(iv, "digest", json_string(digest)) < 0) {
+		const char *repo, *tag, *digest;
+		size_t rl, tl, dl;
+		/* slices of an input string at ASCII bytes: UTF-8 as the input (extract checked it) */
+		image_split(json_string_value(img), &repo, &rl, &tag, &tl, &digest, &dl);
+		if (!iv || json_object_set_new_nocheck(iv, "repository", json_stringn_nocheck(repo, rl)) < 0 ||
+		    json_object_set_new_nocheck(iv, "tag", json_stringn_nocheck(tag, tl)) < 0 ||
+		    json_object_set_new_nocheck(iv, "digest", json_stringn_nocheck(digest, dl)) < 0) {
 			json_decref(iv);
 			err = dhg_error_set(DHG_ENOMEM, "out of memory");
 			goto done;
@@ -77,7 +84,8 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 			if ((err = engine_process__vset(ctx, it, iv, cm, P(group, cname, "image"))) < 0)
 				goto done;
 		}
-		if ((err = dhg_buf_printf(&b, "{{ include \"%s.image\" ", ctx->chart)) < 0 ||
+		if ((err = dhg_buf_puts(&b, "{{ include \"")) < 0 || (err = dhg_buf_puts(&b, ctx->chart)) < 0 ||
+		    (err = dhg_buf_puts(&b, ".image\" ")) < 0 ||
 		    (err = engine_process__vref(&b, it, P(group, cname, "image"))) < 0 ||
 		    (err = dhg_buf_puts(&b, " | toJson }}")) < 0)
 			goto done;
@@ -124,9 +132,6 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 done:
 	json_decref(seen);
 	free(cname);
-	free(repo);
-	free(tag);
-	free(digest);
 	dhg_buf_dispose(&b);
 	return err;
 }
@@ -260,9 +265,10 @@ static int with_block(engine_process__ctx *ctx, engine_process__item *it, json_t
 		return err;
 	if ((err = dhg_buf_puts(&b, "{{- with ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0)
 		goto done;
-	if (field)
-		err = dhg_buf_printf(&b, " }}\n%s:\n  {{- toYaml . | nindent \x03 }}\n{{- end }}", field);
-	else
+	if (field) {
+		if ((err = dhg_buf_puts(&b, " }}\n")) == 0 && (err = dhg_buf_puts(&b, field)) == 0)
+			err = dhg_buf_puts(&b, ":\n  {{- toYaml . | nindent \x03 }}\n{{- end }}");
+	} else
 		err = dhg_buf_puts(&b, " }}\n{{- toYaml . | nindent \x02 }}\n{{- end }}");
 	if (err < 0)
 		goto done;
