@@ -105,11 +105,14 @@ if ! src_available; then
 	exit 1
 fi
 
-# Download and unpack (dpkg-source checks the .dsc's hashes against apt's signed index and
-# applies Debian's patches). Debian's OpenSSL flavour is built without the last two patches
-# (they rename the library for the GnuTLS and NSS flavours); the remaining patches to
-# configure.ac only touch GSSAPI and LDAP, both disabled here, so the released configure
-# script is used as is (no autotools needed; AM_MAINTAINER_MODE keeps make from re-running them).
+# Download and unpack (apt checks the files against its signed Sources index, dpkg-source
+# against the .dsc, and applies Debian's patches). Debian's OpenSSL flavour is built without the
+# last two patches (they rename the library for the GnuTLS and NSS flavours); the other patches
+# to the build system only touch GSSAPI and LDAP in configure.ac, both disabled here, and the
+# zsh completion of the curl tool, not built, so the released configure script is used as is (no autotools; AM_MAINTAINER_MODE keeps make from
+# re-running them). A new Debian patch to the library's build files stops the build for review.
+KNOWN_BUILD_PATCHES="build-Divide-mit-krb5-gssapi-link-flags-between-LDFLAGS-a.patch
+  Use-OpenLDAP-specific-functionality.patch 08_enable-zsh.patch 90_gnutls.patch 99_nss.patch"
 dir="$SRC/curl-$VERSION"
 rm -rf "$SRC"/curl-*
 mkdir -p "$dir"
@@ -120,6 +123,15 @@ mkdir -p "$dir"
 }
 tree="$dir/curl-$UPSTREAM"
 [ -x "$tree/configure" ] || { say "unexpected source layout in $dir"; exit 1; }
+for p in $(awk '/^[^#]/ {print $1}' "$tree/debian/patches/series"); do
+	case " $(echo $KNOWN_BUILD_PATCHES) " in *" $p "*) continue ;; esac
+	files=$(awk '/^\+\+\+ / {sub(/^[^\/]*\//, "", $2); print $2}' "$tree/debian/patches/$p")
+	if grep -qE '^(configure\.ac|acinclude\.m4|m4/|lib/.*Makefile|include/.*Makefile|Makefile\.am)' <<<"$files"; then
+		say "Debian patch $p changes libcurl's build system; the released configure/Makefile.in"
+		say "would not see it: review scripts/build-curl.sh (autoreconf may be needed)"
+		exit 1
+	fi
+done
 for p in 99_nss.patch 90_gnutls.patch; do
 	if [ -f "$tree/debian/patches/$p" ]; then
 		patch -d "$tree" -R -p1 -s <"$tree/debian/patches/$p"
