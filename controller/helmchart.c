@@ -239,6 +239,12 @@ static void enqueue_cb(const char *key, long long debounce_ms, void *payload)
 static void obj_on_add(json_t *obj, void *payload)
 {
 	controller__objinf *o = payload;
+	/* The initial list of an informer started on demand maps to nobody new: every HelmChart
+	 * selecting this kind here reconciles after the sync anyway (it started the informer, or
+	 * is waiting for it, or is queued). Mapping its thousands of adds would only reconcile
+	 * those HelmCharts a second time. Adds after the sync (watch, relist) are mapped. */
+	if (!kube_informer_has_synced(o->inf))
+		return;
 	hc_index_match(o->c->ix, obj, o->kind, enqueue_cb, o->c);
 }
 
