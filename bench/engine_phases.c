@@ -1,7 +1,9 @@
 /*
  * Per-phase cost of the engine (bench/engine.sh, docs/benchmarks.md "Engine"): runs the same
- * steps as `dhg generate` -- engine_extract_path() for every input, engine_normalize(),
- * engine_chart_generate(), engine_chart_write_dir() (or, with --dry-run, the chart files
+ * steps as `dhg generate` -- engine_extract_paths() (files parsed on the worker threads),
+ * engine_normalize(), the generator on the same threads (engine_chart__generate_take(), as
+ * engine_run_paths() calls it; DHG_THREADS=1 for the one-thread split),
+ * engine_chart_write_dir() (or, with --dry-run, the chart files
  * written to /dev/null as `dhg generate --dry-run` prints them) -- then the disposal
  * (engine_chart_free + engine_objects_dispose), timing each phase separately.
  *
@@ -26,6 +28,7 @@
 #include <time.h>
 
 #include "engine/engine.h"
+#include "engine/generate/generate.h"
 #include "util/error.h"
 #include "util/pool.h"
 
@@ -115,14 +118,13 @@ int main(int argc, char **argv)
 	CALLGRIND_START_INSTRUMENTATION;
 	CALLGRIND_TOGGLE_COLLECT;
 	clocks_now(&t0);
-	for (size_t i = 0; i < ninputs; i++)
-		if (engine_extract_path(&objs, inputs[i], &xopts) < 0)
-			goto fail;
+	if (engine_threads_default(&xopts.threads) < 0 || engine_extract_paths(&objs, inputs, ninputs, &xopts) < 0)
+		goto fail;
 	phase_end(&t0, "extract");
 	if (engine_normalize(&objs, &warn) < 0)
 		goto fail;
 	phase_end(&t0, "normalize");
-	if (engine_chart_generate(&chart, &objs, &opts) < 0)
+	if (engine_chart__generate_take(&chart, &objs, &opts, xopts.threads) < 0)
 		goto fail;
 	phase_end(&t0, "generate");
 	if (dry_run) {

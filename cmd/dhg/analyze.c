@@ -178,11 +178,10 @@ int dhg_cmd_analyze(int argc, char **argv)
 		return 2;
 	}
 
-	for (i = 0; i < npaths; i++) {
-		if (engine_extract_path(&objs, paths[i], &xopts) < 0) {
-			rc = dhg_cmd_fail("analyze");
-			goto done;
-		}
+	/* files parsed on the worker threads (DHG_THREADS); objects and errors as path by path */
+	if (engine_extract_paths(&objs, paths, npaths, &xopts) < 0) {
+		rc = dhg_cmd_fail("analyze");
+		goto done;
 	}
 	if (engine_normalize(&objs, &warnings) < 0) {
 		rc = dhg_cmd_fail("analyze");

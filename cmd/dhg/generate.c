@@ -1,5 +1,6 @@
 /* dhg generate: manifest files in, a Helm chart directory (or a dry-run listing) out. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static void usage(FILE *f)
 	      "                                  {{ .Release.Namespace }} (default: the most common one)\n"
 	      "      --set-values FILE           YAML mapping merged over the generated values.yaml\n"
 	      "                                  (default: none)\n"
+	      "  -j, --jobs N                    threads (1 to 64; default: $DHG_THREADS, else the online\n"
+	      "                                  CPUs, at most 8); 1 = one thread, the same output\n"
 	      "  -h, --help                      show this help\n"
 	      "\n"
 	      "Example:\n"
@@ -205,6 +208,17 @@ int dhg_cmd_generate(int argc, char **argv)
 		} else if (!strcmp(flag, "--namespace") || !strcmp(flag, "-n")) {
 			TAKE();
 			opts.release_namespace = val;
+		} else if (!strcmp(flag, "-j") || !strcmp(flag, "--jobs")) {
+			char *end;
+			long j;
+			TAKE();
+			errno = 0;
+			j = strtol(val, &end, 10);
+			if (errno || end == val || *end || j < 1 || j > ENGINE_MAX_THREADS) {
+				rc = usage_error("--jobs '%s' is not a thread count from 1 to 64", val);
+				goto done;
+			}
+			xopts.threads = (int)j;
 		} else if (!strcmp(flag, "--set-values")) {
 			TAKE();
 			set_values = val;

@@ -5,7 +5,7 @@
 # files in reverse order), and bad inputs where the first error in input order must win (an
 # early long file failing late vs a later file failing at once, a missing later path, a
 # processor error after many templates were handed to the writer thread). Also -o output
-# trees, and that a bad DHG_THREADS is refused. Quick enough for make asan / valgrind.
+# trees, that a bad DHG_THREADS is refused, and -j/--jobs. Quick enough for make asan / valgrind.
 . "$(dirname "$0")/lib.sh"
 
 IN=$T/in
@@ -135,4 +135,21 @@ set -e
 [ $rc = 1 ] || fail "DHG_THREADS=zero: exit $rc, want 1"
 grep -qF "DHG_THREADS='zero' is not a thread count" "$T/err" || fail "DHG_THREADS=zero: $(cat "$T/err")"
 ok "DHG_THREADS=zero refused: $(cat "$T/err")"
+
+# -j/--jobs N: overrides DHG_THREADS (a bad DHG_THREADS is not read then), the same output;
+# a count outside 1-64 is a usage error (exit 2)
+DHG_THREADS=zero $DHG generate -f "$IN/b500" --chart-name b --dry-run -j 2 >"$T/j.out" 2>"$T/j.err" ||
+	fail "-j 2 with DHG_THREADS=zero: $(cat "$T/j.err")"
+DHG_THREADS=2 $DHG generate -f "$IN/b500" --chart-name b --dry-run --jobs 1 >"$T/j1.out" 2>"$T/j1.err" ||
+	fail "--jobs 1: $(cat "$T/j1.err")"
+cmp -s "$T/j.out" "$T/j1.out" && cmp -s "$T/j.err" "$T/j1.err" || fail "-j 2 and --jobs 1 give different output"
+for j in 0 65 3x ""; do
+	set +e
+	$DHG generate -f "$IN/late/f00.yaml" --chart-name x --dry-run -j "$j" >/dev/null 2>"$T/err"
+	rc=$?
+	set -e
+	[ $rc = 2 ] || fail "-j '$j': exit $rc, want 2"
+	grep -qF -e "--jobs '$j' is not a thread count from 1 to 64" -e "needs a value" "$T/err" || fail "-j '$j': $(cat "$T/err")"
+done
+ok "-j/--jobs: overrides DHG_THREADS, the same output; 0, 65, 3x and '' refused (exit 2)"
 ok "$n cases: the same stdout, stderr and exit code with $COUNTS threads"
