@@ -1,6 +1,7 @@
 /*
  * Per-phase cost of the engine (bench/engine.sh, docs/benchmarks.md "Engine"): runs the same
- * steps as `dhg generate` -- engine_extract_paths() (files parsed on the worker threads),
+ * steps as `dhg generate` -- engine_extract__paths_prepared() (files parsed, and their
+ * objects' own part of normalize done, on the worker threads),
  * engine_normalize(), the generator on the same threads (engine_chart__generate_take(), as
  * engine_run_paths() calls it; DHG_THREADS=1 for the one-thread split),
  * engine_chart_write_dir() (or, with --dry-run, the chart files
@@ -28,6 +29,7 @@
 #include <time.h>
 
 #include "engine/engine.h"
+#include "engine/extract/normalize.h"
 #include "engine/generate/generate.h"
 #include "util/error.h"
 #include "util/pool.h"
@@ -118,7 +120,7 @@ int main(int argc, char **argv)
 	CALLGRIND_START_INSTRUMENTATION;
 	CALLGRIND_TOGGLE_COLLECT;
 	clocks_now(&t0);
-	if (engine_threads_default(&xopts.threads) < 0 || engine_extract_paths(&objs, inputs, ninputs, &xopts) < 0)
+	if (engine_threads_default(&xopts.threads) < 0 || engine_extract__paths_prepared(&objs, inputs, ninputs, &xopts) < 0)
 		goto fail;
 	phase_end(&t0, "extract");
 	if (engine_normalize(&objs, &warn) < 0)

@@ -5,6 +5,7 @@
 
 #include "cmd/dhg/cmd.h"
 #include "engine/engine.h"
+#include "engine/extract/normalize.h"
 #include "util/error.h"
 
 #define MAX_PATHS 1024
@@ -178,8 +179,9 @@ int dhg_cmd_analyze(int argc, char **argv)
 		return 2;
 	}
 
-	/* files parsed on the worker threads (DHG_THREADS); objects and errors as path by path */
-	if (engine_extract_paths(&objs, paths, npaths, &xopts) < 0) {
+	/* files parsed (and their objects' own normalization done) on the worker threads
+	 * (DHG_THREADS); objects and errors as path by path */
+	if (engine_extract__paths_prepared(&objs, paths, npaths, &xopts) < 0) {
 		rc = dhg_cmd_fail("analyze");
 		goto done;
 	}

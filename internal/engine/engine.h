@@ -26,6 +26,9 @@ typedef struct engine_object {
 	char *source; /* file path, "<stdin>", or e.g. "cluster" (owned) */
 	int doc;      /* 0-based document index in source (-1 when not from a file) */
 	int line;     /* 1-based line where the document starts (0 when unknown) */
+	unsigned prep;      /* engine_normalize()'s per-object part done already (flags private to
+	                       normalize.c; 0 from engine_objects_add_take(): nothing done) */
+	unsigned long long key_hash; /* with prep: hash of the object's duplicate key */
 } engine_object;
 
 typedef struct engine_objects {

@@ -62,6 +62,8 @@ int engine_objects_add_take(engine_objects *objs, json_t *obj, const char *sourc
 	objs->items[objs->len].source = src;
 	objs->items[objs->len].doc = doc;
 	objs->items[objs->len].line = line;
+	objs->items[objs->len].prep = 0;
+	objs->items[objs->len].key_hash = 0;
 	objs->len++;
 	return 0;
 }

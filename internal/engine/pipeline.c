@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "engine/extract/normalize.h"
 #include "engine/generate/generate.h"
 #include "util/error.h"
 
@@ -53,7 +54,8 @@ int engine_run_paths(engine_chart **out, const char *const *paths, size_t npaths
 		for (size_t i = 0; i < npaths; i++)
 			if ((err = engine_extract_path(&objs, paths[i], &xo)) < 0)
 				goto done;
-	} else if ((err = engine_extract_paths(&objs, paths, npaths, &xo)) < 0) {
+	} else if ((err = engine_extract__paths_prepared(&objs, paths, npaths, &xo)) < 0) {
+		/* each file's objects half normalized by the thread that parsed it */
 		goto done;
 	}
 	if ((err = engine_normalize(&objs, &warn)) < 0)

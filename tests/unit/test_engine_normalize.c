@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/extract/normalize.h"
 #include "util/error.h"
 
 static void load(engine_objects *objs, const char *yaml, const char *source)
@@ -18,6 +19,42 @@ static char *dump(const json_t *v)
 	char *s = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
 	ck_assert_ptr_nonnull(s);
 	return s;
+}
+
+/* The same input with engine_normalize__prepare() on every object first (as the extract
+ * workers of dhg generate do) must give exactly what engine_normalize() alone gave: the
+ * return code, the error message, the warnings in order, the objects (key order included). */
+static void expect_prepared_same(const char *in, const char *source, int rc, const char *msg,
+				 const engine_objects *got, const engine_warnings *w)
+{
+	engine_objects p = ENGINE_OBJECTS_INIT;
+	engine_warnings pw = ENGINE_WARNINGS_INIT;
+	int prc;
+
+	load(&p, in, source);
+	for (size_t i = 0; i < p.len; i++)
+		engine_normalize__prepare(&p.items[i]);
+	prc = engine_normalize(&p, &pw);
+	ck_assert_msg(prc == rc, "prepared: rc %d, without %d (%s)", prc, rc, prc < 0 ? dhg_error_last()->message : "");
+	if (rc < 0) {
+		ck_assert_str_eq(dhg_error_last()->message, msg);
+	} else {
+		ck_assert_uint_eq(p.len, got->len);
+		for (size_t i = 0; i < p.len; i++) {
+			char *a = json_dumps(p.items[i].obj, JSON_PRESERVE_ORDER | JSON_COMPACT);
+			char *b = json_dumps(got->items[i].obj, JSON_PRESERVE_ORDER | JSON_COMPACT);
+			ck_assert_ptr_nonnull(a);
+			ck_assert_ptr_nonnull(b);
+			ck_assert_msg(!strcmp(a, b), "prepared object %zu differs:\n got  %s\n want %s", i, a, b);
+			free(a);
+			free(b);
+		}
+		ck_assert_uint_eq(pw.len, w->len);
+		for (size_t i = 0; i < pw.len; i++)
+			ck_assert_str_eq(pw.items[i], w->items[i]);
+	}
+	engine_warnings_dispose(&pw);
+	engine_objects_dispose(&p);
 }
 
 /* Normalizes `in` and checks the result equals the objects of `want` (in order), and that the
@@ -47,6 +84,7 @@ static void expect_norm(const char *in, const char *want, const char *warn)
 		ck_assert_msg(found, "no warning containing \"%s\" (%zu warnings%s%s)", warn, w.len,
 			      w.len ? ", first: " : "", w.len ? w.items[0] : "");
 	}
+	expect_prepared_same(in, "in.yaml", 0, NULL, &got, &w);
 	engine_warnings_dispose(&w);
 	engine_objects_dispose(&got);
 	engine_objects_dispose(&exp);
@@ -57,12 +95,80 @@ static void expect_norm_err(const char *in, const char *source, const char *msg_
 	engine_objects got = ENGINE_OBJECTS_INIT;
 	engine_warnings w = ENGINE_WARNINGS_INIT;
 	load(&got, in, source);
-	ck_assert_int_lt(engine_normalize(&got, &w), 0);
+	int rc = engine_normalize(&got, &w);
+	char msg[sizeof(dhg_error_last()->message)];
+	ck_assert_int_lt(rc, 0);
 	ck_assert_msg(strstr(dhg_error_last()->message, msg_part) != NULL, "message \"%s\" lacks \"%s\"",
 		      dhg_error_last()->message, msg_part);
+	snprintf(msg, sizeof(msg), "%s", dhg_error_last()->message);
+	expect_prepared_same(in, source, rc, msg, &got, &w);
 	engine_warnings_dispose(&w);
 	engine_objects_dispose(&got);
 }
+
+/* Inputs that go through every step, prepared or not: same result either way. */
+static void same_prepared_or_not(const char *in)
+{
+	engine_objects got = ENGINE_OBJECTS_INIT;
+	engine_warnings w = ENGINE_WARNINGS_INIT;
+	char msg[sizeof(dhg_error_last()->message)] = "";
+	int rc;
+
+	load(&got, in, "mix.yaml");
+	if ((rc = engine_normalize(&got, &w)) < 0)
+		snprintf(msg, sizeof(msg), "%s", dhg_error_last()->message);
+	expect_prepared_same(in, "mix.yaml", rc, msg, &got, &w);
+	engine_warnings_dispose(&w);
+	engine_objects_dispose(&got);
+}
+
+#define LIVE_MD(name) "metadata: {name: " name ", namespace: ns, uid: u1, resourceVersion: '9', " \
+		      "annotations: {kubectl.kubernetes.io/last-applied-configuration: x}}\n"
+
+START_TEST(test_engine_normalize__prepared_same)
+{
+	static const char live[] =
+		"apiVersion: v1\nkind: Service\n" LIVE_MD("web") "spec: {selector: {a: b}, clusterIP: 10.0.0.1, "
+		"sessionAffinity: None}\nstatus: {}\n---\n"
+		"apiVersion: v1\nkind: Endpoints\n" LIVE_MD("web") "subsets: []\n---\n"
+		"apiVersion: v1\nkind: Endpoints\n" LIVE_MD("other") "subsets: []\n---\n"
+		"apiVersion: apps/v1\nkind: Deployment\n" LIVE_MD("web")
+		"spec:\n  revisionHistoryLimit: 10\n  template:\n    metadata: {creationTimestamp: null}\n"
+		"    spec: {dnsPolicy: ClusterFirst, containers: [{name: c, image: 'i:1', imagePullPolicy: IfNotPresent}]}\n---\n"
+		"apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: ns, ownerReferences: "
+		"[{kind: Deployment, name: web, controller: true}]}\n---\n"
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-x, namespace: ns, ownerReferences: "
+		"[{kind: ReplicaSet, name: web-1, controller: false}, {kind: Foo, name: f}]}\nspec: {containers: []}\n---\n"
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: sa-token-abc, namespace: ns}\ntype: kubernetes.io/service-account-token\n---\n"
+		"apiVersion: v1\nkind: ServiceAccount\n" LIVE_MD("sa") "secrets: [{name: sa-token-abc}, {name: sa-token-x}, {name: keep}]\n---\n"
+		"apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: ns, uid: u}\n---\n"
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-root-ca.crt, namespace: ns}\n---\n"
+		"apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: ing, namespace: ns}\n"
+		"spec: {backend: {serviceName: web, servicePort: 80}}\n---\n"
+		"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: ns, ownerReferences: [{kind: CronJob, name: cj}]}\n---\n"
+		"apiVersion: v1\nkind: Event\nmetadata: {name: e, namespace: ns}\n";
+
+	same_prepared_or_not(live);
+	/* a duplicate: the first one migrated, the second not */
+	same_prepared_or_not("apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: i}\n"
+			     "spec: {backend: {serviceName: s, servicePort: 80}}\n---\n"
+			     "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\nspec: {}\n");
+	/* a duplicate before an invalid object: the invalid one is the error */
+	same_prepared_or_not("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+			     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+			     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: 7}\n");
+	/* a migration error after a duplicate: the duplicate comes first in input order */
+	same_prepared_or_not("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+			     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+			     "apiVersion: apps/v1beta9\nkind: Deployment\nmetadata: {name: d}\n");
+	same_prepared_or_not("apiVersion: apps/v1beta9\nkind: Deployment\nmetadata: {name: d}\n---\n"
+			     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+			     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+	/* a duplicate key after a ServiceAccount reduced to the bare default one */
+	same_prepared_or_not("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, uid: x}\nsecrets: [{name: default-token-1}]\n---\n"
+			     "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default}\n");
+}
+END_TEST
 
 START_TEST(test_engine_normalize__validation)
 {
@@ -479,6 +585,7 @@ Suite *engine_normalize_suite(void)
 	tcase_add_test(tc, test_engine_normalize__migrate_crd);
 	tcase_add_test(tc, test_engine_normalize__unknown_deprecated_api);
 	tcase_add_test(tc, test_engine_normalize__numbers_survive);
+	tcase_add_test(tc, test_engine_normalize__prepared_same);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -21,6 +21,7 @@
  * error. Nesting is capped at MAX_DEPTH levels.
  */
 #include "engine/engine.h"
+#include "engine/extract/normalize.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1073,6 +1074,7 @@ typedef struct xrun {
 	size_t ntasks, cap;
 	size_t max;       /* file size limit */
 	int progress;
+	int prepare;      /* engine_normalize__prepare() on each object of a task */
 	pthread_mutex_t mu;
 	size_t next;      /* next task to start (under mu) */
 	size_t err_at;    /* lowest failed task, ntasks for a listing error, SIZE_MAX: none (under mu) */
@@ -1142,7 +1144,7 @@ done:
 	return error;
 }
 
-static int xtask_run(xtask *t, size_t max)
+static int xtask_parse(xtask *t, size_t max)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -1159,6 +1161,17 @@ static int xtask_run(xtask *t, size_t max)
 		return error;
 	error = extract_into(&t->objs, data, len, t->file);
 	free(data);
+	return error;
+}
+
+static int xtask_run(xtask *t, size_t max, int prepare)
+{
+	int error = xtask_parse(t, max);
+
+	/* while the file's objects are still in this core's cache */
+	if (error == 0 && prepare)
+		for (size_t i = 0; i < t->objs.len; i++)
+			engine_normalize__prepare(&t->objs.items[i]);
 	return error;
 }
 
@@ -1180,7 +1193,7 @@ static void *xworker(void *arg)
 		if (r->progress)
 			fprintf(stderr, "\rdhg: reading %zu/%zu files", i + 1, r->ntasks);
 		pthread_mutex_unlock(&r->mu);
-		if ((error = xtask_run(&r->tasks[i], r->max)) < 0) {
+		if ((error = xtask_run(&r->tasks[i], r->max, r->prepare)) < 0) {
 			pthread_mutex_lock(&r->mu);
 			if (i < r->err_at) {
 				r->err_at = i;
@@ -1192,8 +1205,8 @@ static void *xworker(void *arg)
 	}
 }
 
-int engine_extract_paths(engine_objects *out, const char *const *paths, size_t npaths,
-			 const engine_extract_options *opts)
+static int extract_paths(engine_objects *out, const char *const *paths, size_t npaths,
+			 const engine_extract_options *opts, int prepare)
 {
 	xrun r;
 	engine_objects acc = ENGINE_OBJECTS_INIT;
@@ -1202,6 +1215,7 @@ int engine_extract_paths(engine_objects *out, const char *const *paths, size_t n
 
 	memset(&r, 0, sizeof(r));
 	r.err_at = SIZE_MAX;
+	r.prepare = prepare;
 	r.max = opts && opts->max_file_bytes ? opts->max_file_bytes : ENGINE_MAX_FILE_BYTES;
 	if (!out || (!paths && npaths))
 		return dhg_error_set(DHG_EINVALID, "engine_extract_paths: invalid arguments");
@@ -1258,4 +1272,16 @@ done:
 	if (have_mu)
 		pthread_mutex_destroy(&r.mu);
 	return error;
+}
+
+int engine_extract_paths(engine_objects *out, const char *const *paths, size_t npaths,
+			 const engine_extract_options *opts)
+{
+	return extract_paths(out, paths, npaths, opts, 0);
+}
+
+int engine_extract__paths_prepared(engine_objects *out, const char *const *paths, size_t npaths,
+				   const engine_extract_options *opts)
+{
+	return extract_paths(out, paths, npaths, opts, 1);
 }

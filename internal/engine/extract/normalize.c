@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "engine/extract/migrate.h"
+#include "engine/extract/normalize.h"
 #include "util/error.h"
 #include "util/str.h"
 
@@ -121,6 +122,20 @@ static int check_string(const char *where, const char *kind, const json_t *paren
 	return 0;
 }
 
+/* 1 when apiVersion, kind, metadata.name (and metadata.namespace, if there) are well-formed:
+ * validate()'s common case, without formatting a message */
+static int valid_fast(const json_t *o)
+{
+	const json_t *md, *ns;
+	const char *kind = sget(o, "kind"), *api = sget(o, "apiVersion"), *name;
+
+	if (!kind || !kind[0] || !api || !api[0] || !json_is_object(md = json_object_get(o, "metadata")) ||
+	    !(name = sget(md, "name")) || !name[0])
+		return 0;
+	ns = json_object_get(md, "namespace");
+	return !ns || (json_is_string(ns) && !engine_number_is(ns) && json_string_length(ns) > 0);
+}
+
 static int validate(const engine_object *eo, size_t index)
 {
 	const json_t *md, *o = eo->obj;
@@ -128,13 +143,8 @@ static int validate(const engine_object *eo, size_t index)
 	int error;
 	char where[600];
 
-	/* fast path: every field present and well-formed; messages are only formatted on error */
-	if ((kind = sget(o, "kind")) && kind[0] && sget(o, "apiVersion") && sget(o, "apiVersion")[0] &&
-	    json_is_object(md = json_object_get(o, "metadata")) && sget(md, "name") && sget(md, "name")[0]) {
-		const json_t *ns = json_object_get(md, "namespace");
-		if (!ns || (json_is_string(ns) && !engine_number_is(ns) && json_string_length(ns) > 0))
-			return 0;
-	}
+	if (valid_fast(o))
+		return 0;
 	where_of(where, sizeof(where), eo, index);
 
 	if ((error = check_string(where, NULL, o, "kind", "kind")) < 0)
@@ -186,8 +196,9 @@ static const json_t *owner_of_kind(const json_t *o, const char *kind)
 	return NULL;
 }
 
-/* Returns a reason to drop o (static text) or NULL to keep it. */
-static const char *drop_reason(const json_t *o, char *buf, size_t size, const json_t *services)
+/* Returns a reason to drop o (static text) or NULL to keep it. live: is_live(o) before any
+ * stripping; services: the index of Services with a selector (only read for v1 Endpoints). */
+static const char *drop_reason(const json_t *o, char *buf, size_t size, const json_t *services, int live)
 {
 	const char *kind = sget(o, "kind"), *api = sget(o, "apiVersion");
 	const json_t *md = json_object_get(o, "metadata"), *owner;
@@ -207,7 +218,7 @@ static const char *drop_reason(const json_t *o, char *buf, size_t size, const js
 		snprintf(buf, size, "created by its CronJob %s", sget(owner, "name") ? sget(owner, "name") : "?");
 		return buf;
 	}
-	if (!strcmp(kind, "Endpoints") && !strcmp(api, "v1") && is_live(o)) {
+	if (!strcmp(kind, "Endpoints") && !strcmp(api, "v1") && live) {
 		char key[600];
 		snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
 		if (json_object_get(services, key))
@@ -488,7 +499,8 @@ static int dropped_has(const dropped *d, const char *kind, const char *ns, const
 	return 0;
 }
 
-static void strip_runtime(json_t *o, const dropped *d, int live)
+/* The stripping that depends on o alone (everything but strip_cross()). */
+static void strip_local(json_t *o, int live)
 {
 	static const char *const md_fields[] = { "uid",
 						 "resourceVersion",
@@ -501,25 +513,13 @@ static void strip_runtime(json_t *o, const dropped *d, int live)
 						 NULL };
 	static const char *const ann[] = { "kubectl.kubernetes.io/last-applied-configuration",
 					   "deployment.kubernetes.io/revision", NULL };
-	json_t *md = json_object_get(o, "metadata"), *refs, *spec;
+	json_t *md = json_object_get(o, "metadata"), *spec;
 	const char *kind = sget(o, "kind"), *api = sget(o, "apiVersion");
-	const char *ns = sget(md, "namespace");
 
 	json_object_del(o, "status");
 	for (size_t i = 0; md_fields[i]; i++)
 		json_object_del(md, md_fields[i]);
 	strip_annotations(md, ann);
-	refs = json_object_get(md, "ownerReferences");
-	if (json_is_array(refs) && json_array_size(refs) > 0 && d->len > 0) {
-		for (size_t i = json_array_size(refs); i-- > 0;) {
-			json_t *r = json_array_get(refs, i);
-			const char *rk = sget(r, "kind"), *rn = sget(r, "name");
-			if (rk && rn && dropped_has(d, rk, ns, rn))
-				json_array_remove(refs, i);
-		}
-		if (json_array_size(refs) == 0)
-			json_object_del(md, "ownerReferences");
-	}
 	spec = json_object_get(o, "spec");
 	if (!strcmp(kind, "Service") && !strcmp(api, "v1") && json_is_object(spec)) {
 		const char *cip = sget(spec, "clusterIP");
@@ -537,6 +537,30 @@ static void strip_runtime(json_t *o, const dropped *d, int live)
 		if (cips && (live || !all_none))
 			json_object_del(spec, "clusterIPs");
 	}
+	if (live)
+		strip_defaults(o);
+}
+
+/* The stripping that depends on the dropped objects: ownerReferences to them, and the token
+ * Secrets a ServiceAccount lists. Touches keys strip_local() leaves alone (either order gives
+ * the same object). */
+static void strip_cross(json_t *o, const dropped *d, int live)
+{
+	json_t *md = json_object_get(o, "metadata"), *refs;
+	const char *kind = sget(o, "kind"), *api = sget(o, "apiVersion");
+	const char *ns = sget(md, "namespace");
+
+	refs = d->len > 0 ? json_object_get(md, "ownerReferences") : NULL;
+	if (json_is_array(refs) && json_array_size(refs) > 0) {
+		for (size_t i = json_array_size(refs); i-- > 0;) {
+			json_t *r = json_array_get(refs, i);
+			const char *rk = sget(r, "kind"), *rn = sget(r, "name");
+			if (rk && rn && dropped_has(d, rk, ns, rn))
+				json_array_remove(refs, i);
+		}
+		if (json_array_size(refs) == 0)
+			json_object_del(md, "ownerReferences");
+	}
 	if (!strcmp(kind, "ServiceAccount") && !strcmp(api, "v1")) {
 		json_t *secrets = json_object_get(o, "secrets");
 		char token_prefix[300];
@@ -552,8 +576,12 @@ static void strip_runtime(json_t *o, const dropped *d, int live)
 				json_object_del(o, "secrets");
 		}
 	}
-	if (live)
-		strip_defaults(o);
+}
+
+static void strip_runtime(json_t *o, const dropped *d, int live)
+{
+	strip_local(o, live);
+	strip_cross(o, d, live);
 }
 
 /* ---- the pass ----------------------------------------------------------------------------- */
@@ -584,30 +612,121 @@ static int add_key(json_t *index, const char *key, size_t i)
 	return 0;
 }
 
+/* The duplicate key of a validated object: API group, kind, namespace, name (after migration). */
+static const char *dup_key(char *key, size_t size, char *group, size_t gsize, const json_t *o)
+{
+	const json_t *md = json_object_get(o, "metadata");
+	const char *ns = sget(md, "namespace"), *parts[4];
+
+	engine_extract__api_group(group, gsize, sget(o, "apiVersion"));
+	parts[0] = group;
+	parts[1] = sget(o, "kind");
+	parts[2] = ns ? ns : "";
+	parts[3] = sget(md, "name");
+	return join_key(key, size, '\x1f', parts, 4);
+}
+
+static unsigned long long hash_key(const char *k)
+{
+	unsigned long long h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+	return h;
+}
+
+/* eo->prep flags (engine_normalize__prepare) */
+#define PREP_DONE 1u      /* valid, no migration to do, strip_local() done */
+#define PREP_LIVE 2u      /* is_live() before stripping */
+#define PREP_MAY_DROP 4u  /* drop_reason() may give a reason (otherwise it certainly does not) */
+#define PREP_SERVICE 8u   /* a v1 Service with spec.selector (in the services index) */
+#define PREP_SA 16u       /* a v1 ServiceAccount (strip_cross, is_bare_default_sa) */
+#define PREP_ENDPOINTS 32u /* v1 Endpoints (the services index is needed) */
+
+static int is_kind(const json_t *o, const char *api, const char *kind)
+{
+	return !strcmp(sget(o, "kind"), kind) && !strcmp(sget(o, "apiVersion"), api);
+}
+
+static int has_selector_service(const json_t *o)
+{
+	return is_kind(o, "v1", "Service") && json_object_get(json_object_get(o, "spec"), "selector");
+}
+
+void engine_normalize__prepare(engine_object *eo)
+{
+	json_t *o = eo->obj;
+	char reason[400], group[256], key[1200];
+	unsigned f = PREP_DONE;
+	int live;
+
+	eo->prep = 0;
+	if (!json_is_object(o) || !valid_fast(o) || engine_extract__migrate_may_apply(o))
+		return; /* engine_normalize() validates, migrates and reports it in input order */
+	live = is_live(o);
+	if (live)
+		f |= PREP_LIVE;
+	if (is_kind(o, "v1", "Endpoints"))
+		f |= PREP_ENDPOINTS | (live ? PREP_MAY_DROP : 0);
+	/* every other reason depends on this object alone (and is read before any stripping) */
+	if (drop_reason(o, reason, sizeof(reason), NULL, live))
+		f |= PREP_MAY_DROP;
+	if (has_selector_service(o))
+		f |= PREP_SERVICE;
+	if (is_kind(o, "v1", "ServiceAccount"))
+		f |= PREP_SA;
+	eo->key_hash = hash_key(dup_key(key, sizeof(key), group, sizeof(group), o));
+	strip_local(o, live);
+	eo->prep = f;
+}
+
+/* Open addressing over key hashes: the first object (index) of every key seen. */
+typedef struct seen_set {
+	struct seen_slot {
+		unsigned long long h;
+		size_t idx1; /* index + 1; 0: empty */
+	} *slots;
+	size_t mask;
+} seen_set;
+
+/* The validated-object pass over objs (engine.h). The steps and the order of their messages:
+ * 1. validation (the first invalid object is the error); 2. drops (a warning each, in input
+ * order); 3. per kept object in input order: migration (its warnings or error), stripping,
+ * the bare default ServiceAccount (a warning), duplicates (the error). Objects prepared by
+ * engine_normalize__prepare() (eo->prep) have validation, migration and strip_local() behind
+ * them and are skipped by the checks that cannot apply to them; the others go through all. */
 int engine_normalize(engine_objects *objs, engine_warnings *warnings)
 {
 	engine_warnings local = ENGINE_WARNINGS_INIT;
 	engine_warnings *w = warnings ? warnings : &local;
-	json_t *services = NULL, *seen = NULL;
+	json_t *services = NULL;
 	unsigned char *keep = NULL, *live = NULL;
+	seen_set seen = { NULL, 0 };
 	dropped d = { 0 };
 	char where[600], desc[800], reason[400], key[1200];
-	size_t i, n;
-	int error = 0;
+	size_t i, n, cap = 16;
+	int error = 0, need_services = 0;
 
 	if (!objs)
 		return dhg_error_set(DHG_EINVALID, "engine_normalize: no objects");
 	n = objs->len;
 	if (n == 0)
 		goto done;
-	if (!(keep = calloc(n, 1)) || !(live = calloc(n, 1)) || !(services = json_object()) || !(seen = json_object())) {
+	while (cap < 2 * n)
+		cap *= 2;
+	if (!(keep = calloc(n, 1)) || !(live = calloc(n, 1)) || !(seen.slots = calloc(cap, sizeof(*seen.slots)))) {
 		error = OOM();
 		goto done;
 	}
-	/* 1. validate; note which objects are live and which Services exist */
+	seen.mask = cap - 1;
+	/* 1. validate; note which objects are live */
 	for (i = 0; i < n; i++) {
 		engine_object *eo = &objs->items[i];
-		json_t *md;
+		keep[i] = 1;
+		if (eo->prep & PREP_DONE) {
+			live[i] = (eo->prep & PREP_LIVE) != 0;
+			need_services |= (eo->prep & PREP_ENDPOINTS) != 0;
+			continue;
+		}
 		if (!json_is_object(eo->obj)) {
 			where_of(where, sizeof(where), eo, i);
 			error = dhg_error_set(DHG_EINVALID, "%s: not a mapping", where);
@@ -616,10 +735,19 @@ int engine_normalize(engine_objects *objs, engine_warnings *warnings)
 		if ((error = validate(eo, i)) < 0)
 			goto done;
 		live[i] = (unsigned char)is_live(eo->obj);
-		keep[i] = 1;
-		md = json_object_get(eo->obj, "metadata");
-		if (!strcmp(sget(eo->obj, "kind"), "Service") && !strcmp(sget(eo->obj, "apiVersion"), "v1") &&
-		    json_object_get(json_object_get(eo->obj, "spec"), "selector")) {
+		need_services |= is_kind(eo->obj, "v1", "Endpoints");
+	}
+	/* which Services exist (only live v1 Endpoints are looked up in it) */
+	if (need_services) {
+		if (!(services = json_object())) {
+			error = OOM();
+			goto done;
+		}
+		for (i = 0; i < n; i++) {
+			const engine_object *eo = &objs->items[i];
+			const json_t *md = json_object_get(eo->obj, "metadata");
+			if ((eo->prep & PREP_DONE) ? !(eo->prep & PREP_SERVICE) : !has_selector_service(eo->obj))
+				continue;
 			const char *parts[2] = { sget(md, "namespace") ? sget(md, "namespace") : "", sget(md, "name") };
 			join_key(key, sizeof(key), '/', parts, 2);
 			if ((error = add_key(services, key, i)) < 0)
@@ -629,10 +757,13 @@ int engine_normalize(engine_objects *objs, engine_warnings *warnings)
 	/* 2. drop owner-managed and cluster-maintained objects */
 	for (i = 0; i < n; i++) {
 		engine_object *eo = &objs->items[i];
-		const char *why = drop_reason(eo->obj, reason, sizeof(reason), services);
-		json_t *md = json_object_get(eo->obj, "metadata");
-		if (!why)
+		const char *why;
+		json_t *md;
+		if ((eo->prep & PREP_DONE) && !(eo->prep & PREP_MAY_DROP))
 			continue;
+		if (!(why = drop_reason(eo->obj, reason, sizeof(reason), services, live[i])))
+			continue;
+		md = json_object_get(eo->obj, "metadata");
 		keep[i] = 0;
 		if ((error = dropped_add(&d, sget(eo->obj, "kind"), sget(md, "namespace"), sget(md, "name"))) < 0 ||
 		    (error = engine_warnings_addf(w, "%s: skipped: %s", engine_object_describe(desc, sizeof(desc), eo),
@@ -642,44 +773,55 @@ int engine_normalize(engine_objects *objs, engine_warnings *warnings)
 	/* 3. migrate, strip; 4. duplicates */
 	for (i = 0; i < n; i++) {
 		engine_object *eo = &objs->items[i];
-		json_t *md, *prev;
-		const char *ns;
+		int prepared = (eo->prep & PREP_DONE) != 0;
+		unsigned long long h;
 		char group[256];
 		if (!keep[i])
 			continue;
-		/* the description is only formatted when a message may need it */
-		if (engine_extract__migrate_may_apply(eo->obj)) {
-			engine_object_describe(desc, sizeof(desc), eo);
-			if ((error = engine_extract__migrate(eo->obj, desc, w)) < 0)
-				goto done;
+		if (!prepared) {
+			/* the description is only formatted when a message may need it */
+			if (engine_extract__migrate_may_apply(eo->obj)) {
+				engine_object_describe(desc, sizeof(desc), eo);
+				if ((error = engine_extract__migrate(eo->obj, desc, w)) < 0)
+					goto done;
+			}
+			strip_runtime(eo->obj, &d, live[i]);
+		} else if (d.len > 0 || (eo->prep & PREP_SA)) {
+			strip_cross(eo->obj, &d, live[i]);
 		}
-		strip_runtime(eo->obj, &d, live[i]);
-		if (is_bare_default_sa(eo->obj)) {
+		if ((!prepared || (eo->prep & PREP_SA)) && is_bare_default_sa(eo->obj)) {
 			keep[i] = 0;
 			if ((error = engine_warnings_addf(w, "%s: skipped: the default ServiceAccount, created by the cluster",
 							  engine_object_describe(desc, sizeof(desc), eo))) < 0)
 				goto done;
 			continue;
 		}
-		md = json_object_get(eo->obj, "metadata");
-		ns = sget(md, "namespace");
-		engine_extract__api_group(group, sizeof(group), sget(eo->obj, "apiVersion"));
-		{
-			const char *parts[4] = { group, sget(eo->obj, "kind"), ns ? ns : "", sget(md, "name") };
-			join_key(key, sizeof(key), '\x1f', parts, 4);
+		h = prepared ? eo->key_hash : hash_key(dup_key(key, sizeof(key), group, sizeof(group), eo->obj));
+		for (size_t s = (size_t)h & seen.mask;; s = (s + 1) & seen.mask) {
+			struct seen_slot *sl = &seen.slots[s];
+			if (!sl->idx1) {
+				sl->h = h;
+				sl->idx1 = i + 1;
+				break;
+			}
+			if (sl->h == h) {
+				char other[1200];
+				size_t j = sl->idx1 - 1;
+				dup_key(other, sizeof(other), group, sizeof(group), objs->items[j].obj);
+				if (!strcmp(dup_key(key, sizeof(key), group, sizeof(group), eo->obj), other)) {
+					const json_t *md = json_object_get(eo->obj, "metadata");
+					const char *ns = sget(md, "namespace");
+					char first[600];
+					where_of(first, sizeof(first), &objs->items[j], j);
+					where_of(where, sizeof(where), eo, i);
+					error = dhg_error_set(DHG_EINVALID,
+							      "duplicate object %s %s%s%s%s%s%s: defined in %s and again in %s",
+							      sget(eo->obj, "kind"), group[0] ? "(" : "", group, group[0] ? ") " : "",
+							      ns ? ns : "", ns ? "/" : "", sget(md, "name"), first, where);
+					goto done;
+				}
+			}
 		}
-		if ((prev = json_object_get(seen, key))) {
-			char first[600];
-			size_t j = (size_t)json_integer_value(prev);
-			where_of(first, sizeof(first), &objs->items[j], j);
-			where_of(where, sizeof(where), eo, i);
-			error = dhg_error_set(DHG_EINVALID, "duplicate object %s %s%s%s%s%s%s: defined in %s and again in %s",
-					      sget(eo->obj, "kind"), group[0] ? "(" : "", group, group[0] ? ") " : "",
-					      ns ? ns : "", ns ? "/" : "", sget(md, "name"), first, where);
-			goto done;
-		}
-		if ((error = add_key(seen, key, i)) < 0)
-			goto done;
 	}
 	/* compact */
 	{
@@ -700,8 +842,8 @@ done:
 	free(d.keys);
 	free(keep);
 	free(live);
+	free(seen.slots);
 	json_decref(services);
-	json_decref(seen);
 	engine_warnings_dispose(&local);
 	return error;
 }
