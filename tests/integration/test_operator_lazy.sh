@@ -5,7 +5,8 @@
 # version, and never makes the operator list Secrets; the initial lists of the new informers
 # make no second version; a restarted operator (informers cold again) converges to the same
 # chart (no new version, Ready never flaps, no Warning Event); a HelmChart selecting a kind
-# started already is Ready at once.
+# started already is Ready at once; with --watch-namespace only the selected namespace's
+# informers start.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/emulator.sh"
 . "$(dirname "$0")/operator.sh"
@@ -105,3 +106,19 @@ rc=$?
 [ $rc = 0 ] || fail "SIGTERM: exit $rc (started informers not stopped cleanly?): $(tail -n 5 "$T/op2.log")"
 grep -q '"msg":"informer started' "$T/op2.log" || fail "no 'informer started' log line"
 ok "SIGTERM with lazily started informers -> exit 0"
+
+# --watch-namespace: one informer per watched namespace, started only where a HelmChart selects
+op_namespace team
+op_app team team nginx:1.25
+op_start op3 --watch-namespace shop --watch-namespace team
+wait_for ready || { cat "$T/op3.log"; fail "op3 not ready"; }
+wait_for grep -q '"name":"cfg","result":"ok"' "$T/op3.log" || { cat "$T/op3.log"; fail "op3: no reconcile of shop/cfg"; }
+wait_for grep -q '"name":"shop","result":"ok"' "$T/op3.log" || { cat "$T/op3.log"; fail "op3: no reconcile of shop/shop"; }
+[ "$(started helmcharts)" = 2 ] || fail "op3: helmcharts informers $(started helmcharts), want 2"
+[ "$(started deployments)" = 1 ] && [ "$(started services)" = 1 ] && [ "$(started configmaps)" = 1 ] \
+	|| fail "op3: deployments=$(started deployments) services=$(started services) configmaps=$(started configmaps), want 1 each (shop only)"
+[ "$(reqs /apis/apps/v1/namespaces/team/deployments)" = 1 ] || fail "op3: team's Deployments listed ($(reqs /apis/apps/v1/namespaces/team/deployments) requests)"
+[ "$(op_versions shop shop)" = 2 ] && [ "$(op_versions shop cfg)" = 1 ] || fail "op3: versions $(op_versions shop shop) $(op_versions shop cfg)"
+op_stop "$OP_PID" || fail "op3: exit $? on SIGTERM"
+ok "--watch-namespace: informers only in the namespace a HelmChart selects"
+
