@@ -1129,6 +1129,118 @@ done:
 	return err;
 }
 
+/* ---- pass 1's walk over the objects on several threads ------------------------------------
+ *
+ * scan() reads one input object and writes only that item's fields and the tag counts: with
+ * several threads each has its own counts (summed afterwards; most_common() does not depend on
+ * their order) and takes the next CHUNK items in order. Only scan() runs here; the checks of
+ * pass 1 that can fail with a message stay in the sequential loop before it (scan() fails only
+ * when out of memory: the lowest failing item's error is returned). */
+
+typedef struct p1run {
+	engine_process__item *items;
+	size_t n;
+	pthread_mutex_t mu;
+	size_t next;   /* next item to start (under mu) */
+	size_t err_at; /* lowest failing item, SIZE_MAX: none (under mu) */
+	int err;
+	dhg_error errd;
+} p1run;
+
+typedef struct p1thread {
+	pthread_t tid;
+	p1run *run;
+	json_t *tags;
+} p1thread;
+
+static void *p1_main(void *arg)
+{
+	p1thread *t = arg;
+	p1run *r = t->run;
+
+	for (;;) {
+		size_t c, end;
+
+		pthread_mutex_lock(&r->mu);
+		c = r->next;
+		if (c >= r->n || c > r->err_at) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		r->next += CHUNK;
+		pthread_mutex_unlock(&r->mu);
+		end = c + CHUNK < r->n ? c + CHUNK : r->n;
+		for (size_t i = c; i < end; i++) {
+			int err = scan(t->tags, r->items[i].obj, 0, 1, &r->items[i]);
+			if (err < 0) {
+				pthread_mutex_lock(&r->mu);
+				if (i < r->err_at) {
+					r->err_at = i;
+					r->err = err;
+					r->errd = *dhg_error_last();
+				}
+				pthread_mutex_unlock(&r->mu);
+				break;
+			}
+			r->items[i].scanned = 1;
+		}
+	}
+}
+
+/* scan() of items[0..n) on up to `threads` threads, counting into tags. Returns 0 or < 0. */
+static int scan_parallel(json_t *tags, engine_process__item *items, size_t n, int threads)
+{
+	p1run r;
+	p1thread t[ENGINE_MAX_THREADS];
+	int nt = 0, started = 1, err = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.items = items;
+	r.n = n;
+	r.err_at = SIZE_MAX;
+	if (threads > ENGINE_MAX_THREADS)
+		threads = ENGINE_MAX_THREADS;
+	if (pthread_mutex_init(&r.mu, NULL) != 0)
+		return dhg_error_set(DHG_ERROR, "pass 1: cannot create a mutex");
+	for (nt = 0; nt < threads; nt++) {
+		t[nt].run = &r;
+		t[nt].tags = nt == 0 ? tags : json_object();
+		if (!t[nt].tags) {
+			err = dhg_error_set(DHG_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	for (int i = 1; i < nt; i++, started++)
+		if (pthread_create(&t[i].tid, NULL, p1_main, &t[i]) != 0)
+			break;
+	p1_main(&t[0]);
+	for (int i = 1; i < started; i++)
+		pthread_join(t[i].tid, NULL);
+	if (r.err_at != SIZE_MAX) {
+		dhg_error_restore(&r.errd);
+		err = r.err;
+		goto done;
+	}
+	for (int i = 1; i < nt; i++) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(t[i].tags, k, v)
+		{
+			json_t *d = json_object_get(tags, k);
+			if (d ? json_integer_set(d, json_integer_value(d) + json_integer_value(v)) < 0
+			      : json_object_set(tags, k, v) < 0) {
+				err = dhg_error_set(DHG_ENOMEM, "out of memory");
+				goto done;
+			}
+		}
+	}
+done:
+	for (int i = 1; i < nt; i++)
+		json_decref(t[i].tags);
+	pthread_mutex_destroy(&r.mu);
+	return err;
+}
+
 /* ---- values.yaml and values.schema.json on their own thread --------------------------------
  *
  * put_values() needs only ctx (the values, comments and opaque trees, opts, the chart name),
@@ -1207,7 +1319,8 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	snprintf(c->name, sizeof(c->name), "%s", opts->chart_name);
 	snprintf(c->version, sizeof(c->version), "%s", version);
 
-	/* pass 1: identify, sort, name */
+	/* pass 1: identify, sort, name (the walk over each object on the threads when used) */
+	parallel = threads > 1 && consume && n >= PAR_MIN;
 	for (size_t i = 0; i < n; i++) {
 		engine_process__item *it = &items[i];
 		char d[512];
@@ -1226,10 +1339,14 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		}
 		if (it->ns && (err = count_add(nscount, it->ns)) < 0)
 			goto done;
+		if (parallel)
+			continue;
 		if ((err = scan(tags, it->obj, 0, 1, it)) < 0)
 			goto done;
 		it->scanned = 1;
 	}
+	if (parallel && (err = scan_parallel(tags, items, n, threads)) < 0)
+		goto done;
 	qsort(items, n, sizeof(*items), cmp_item);
 	release_ns = opts->release_namespace ? opts->release_namespace : most_common(nscount);
 	ctx.opts = opts;
@@ -1320,7 +1437,6 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	}
 
 	/* pass 2: process and emit */
-	parallel = threads > 1 && consume && n >= PAR_MIN;
 	if (parallel) {
 		if ((err = pass2_parallel(&ctx, &f, &c->warnings, &c->resource_count, items, n, consume, threads)) < 0)
 			goto done;
