@@ -4,7 +4,7 @@
  * objects' own part of normalize done, on the worker threads),
  * engine_normalize(), the generator on the same threads (engine_chart__generate_take(), as
  * engine_run_paths() calls it; DHG_THREADS=1 for the one-thread split),
- * engine_chart_write_dir() (or, with --dry-run, the chart files
+ * engine_chart_write_dir_threads() on the same threads (or, with --dry-run, the chart files
  * written to /dev/null as `dhg generate --dry-run` prints them) -- then the disposal
  * (engine_chart_free + engine_objects_dispose), timing each phase separately.
  *
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 			fwrite(chart->files[i].data, 1, chart->files[i].len, null);
 		}
 		fclose(null);
-	} else if (engine_chart_write_dir(chart, outdir) < 0) {
+	} else if (engine_chart_write_dir_threads(chart, outdir, xopts.threads) < 0) {
 		goto fail;
 	}
 	phase_end(&t0, "write");

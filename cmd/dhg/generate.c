@@ -299,7 +299,7 @@ int dhg_cmd_generate(int argc, char **argv)
 			outdir);
 		goto done;
 	}
-	if (engine_chart_write_dir(chart, outdir) < 0) {
+	if (engine_chart_write_dir_threads(chart, outdir, xopts.threads) < 0) {
 		rc = dhg_cmd_fail(NULL);
 		goto done;
 	}

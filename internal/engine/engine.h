@@ -175,6 +175,9 @@ const engine_file *engine_chart_file(const engine_chart *c, const char *path);
 /* Writes the chart into directory `dir` atomically: built in a temporary sibling directory,
  * then renamed into place; on failure `dir` is left as it was. */
 int engine_chart_write_dir(const engine_chart *c, const char *dir);
+/* The same with the files written on up to `threads` threads (0: engine_threads_default(),
+ * 1: this thread only); the directory and any error are those of engine_chart_write_dir(). */
+int engine_chart_write_dir_threads(const engine_chart *c, const char *dir, int threads);
 
 /* Computes the content digest of a file list (sorted by path): sha256 over, for each file,
  * path, NUL, 8-byte big-endian length, bytes. out gets "sha256:<hex>". */

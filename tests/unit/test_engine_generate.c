@@ -287,6 +287,93 @@ START_TEST(test_engine_generate__write_dir_atomic)
 END_TEST
 
 
+/* A chart of n files (sorted paths) made by hand; bad (may be NULL) puts a file name too
+ * long for the file system at those indexes. */
+static engine_chart *chart_of(size_t n, const size_t *bad, size_t nbad)
+{
+	engine_chart *c = calloc(1, sizeof(*c));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(c->files = calloc(n, sizeof(*c->files)));
+	for (size_t i = 0; i < n; i++) {
+		char name[400];
+		int long_name = 0;
+		for (size_t k = 0; k < nbad; k++)
+			long_name |= bad[k] == i;
+		snprintf(name, sizeof(name), "%s/f%04zu%s.yaml", i < n / 3 ? "crds" : i < n - 2 ? "templates" : "z/y", i,
+			 long_name ? "-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+				   : "");
+		ck_assert_ptr_nonnull(c->files[i].path = dhg_strdup(name));
+		ck_assert_ptr_nonnull(c->files[i].data = dhg_asprintf("file %zu\n", i));
+		c->files[i].len = strlen(c->files[i].data);
+	}
+	c->nfiles = n;
+	return c;
+}
+
+/* A message with the temporary directory's path (the word holding ".tmp-<hex>" up to its
+ * next '/') replaced by TMP: one of two static buffers. */
+static const char *same_up_to_tmp(const char *m)
+{
+	static char buf[2][1024];
+	static int k;
+	const char *t = strstr(m, ".tmp-"), *b = t, *e = t ? strchr(t, '/') : NULL;
+	char *o = buf[k ^= 1];
+	while (b && b > m && b[-1] != ' ')
+		b--;
+	if (!t || !e)
+		snprintf(o, sizeof(buf[0]), "%s", m);
+	else
+		snprintf(o, sizeof(buf[0]), "%.*sTMP%s", (int)(b - m), m, e);
+	return o;
+}
+
+/* engine_chart_write_dir_threads(): the same tree as one thread, and the same first error */
+START_TEST(test_engine_generate__write_dir_threads)
+{
+	char tmpl[] = "/tmp/dhg-gen-test.XXXXXX";
+	char *root = mkdtemp(tmpl), *d1, *d4, *cmd, msg[1024];
+	size_t bad[2] = { 70, 40 };
+	engine_chart *c = chart_of(200, NULL, 0), *e;
+	ck_assert(root != NULL);
+	d1 = dhg_asprintf("%s/one", root);
+	d4 = dhg_asprintf("%s/four", root);
+	ck_assert_int_eq(engine_chart_write_dir_threads(c, d1, 1), 0);
+	ck_assert_int_eq(engine_chart_write_dir_threads(c, d4, 4), 0);
+	cmd = dhg_asprintf("diff -r %s %s && test $(find %s -type f | wc -l) -eq 200", d1, d4, d4);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	engine_chart_free(c);
+	/* two files that cannot be written: the first in file order is the error, nothing left */
+	e = chart_of(200, bad, 2);
+	ck_assert_int_lt(engine_chart_write_dir_threads(e, d1, 1), 0);
+	snprintf(msg, sizeof(msg), "%s", dhg_error_last()->message);
+	ck_assert_msg(strstr(msg, "f0040-") != NULL, "%s", msg);
+	for (int t = 2; t <= 8; t *= 2) { /* the message names the random temporary directory */
+		ck_assert_int_lt(engine_chart_write_dir_threads(e, d4, t), 0);
+		ck_assert_str_eq(same_up_to_tmp(dhg_error_last()->message), same_up_to_tmp(msg));
+		ck_assert_msg(strstr(dhg_error_last()->message, "f0040-") != NULL, "%s", dhg_error_last()->message);
+	}
+	engine_chart_free(e);
+	/* a directory that is also a file's path: the directory fails, after the file */
+	e = chart_of(40, NULL, 0);
+	free(e->files[39].path);
+	ck_assert_ptr_nonnull(e->files[39].path = dhg_strdup("z/y/f0038.yaml/x"));
+	ck_assert_int_lt(engine_chart_write_dir_threads(e, d1, 1), 0);
+	snprintf(msg, sizeof(msg), "%s", dhg_error_last()->message);
+	ck_assert_int_lt(engine_chart_write_dir_threads(e, d4, 4), 0);
+	ck_assert_str_eq(same_up_to_tmp(dhg_error_last()->message), same_up_to_tmp(msg));
+	ck_assert_msg(strstr(msg, "z/y/f0038.yaml/x") != NULL, "%s", msg);
+	engine_chart_free(e);
+	cmd = dhg_asprintf("cd %s && test $(ls -A | wc -l) -eq 2 && rm -rf %s", root, root);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(d1);
+	free(d4);
+}
+END_TEST
+
 START_TEST(test_engine_generate__input_untouched_and_no_injection)
 {
 	engine_objects objs = ENGINE_OBJECTS_INIT;
@@ -465,6 +552,7 @@ Suite *engine_generate_suite(void)
 	tcase_add_test(tc, test_engine_generate__layout);
 	tcase_add_test(tc, test_engine_generate__namespaces_and_labels);
 	tcase_add_test(tc, test_engine_generate__determinism);
+	tcase_add_test(tc, test_engine_generate__write_dir_threads);
 	tcase_add_test(tc, test_engine_generate__digest_formula);
 	tcase_add_test(tc, test_engine_generate__secrets_modes);
 	tcase_add_test(tc, test_engine_generate__large_configmap_and_collisions);

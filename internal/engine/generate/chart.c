@@ -166,20 +166,71 @@ int engine_chart_digest(char out[DHG_DIGEST_STR_SIZE], const engine_file *files_
 	return err;
 }
 
-int engine_chart_write_dir(const engine_chart *c, const char *dir)
-{
-	char *tmp = NULL, *p = NULL;
-	int err;
+#define WRITE_CHUNK 16
 
-	if (!c || !dir || !*dir)
-		return dhg_error_set(DHG_EINVALID, "write chart: no directory given");
-	if ((err = dhg_tmpdir_sibling(&tmp, dir)) < 0)
-		return dhg_error_wrap("write chart to %s", dir);
+/* The chart's files written into tmp on up to `threads` threads: files [0, limit) are taken in
+ * index order, WRITE_CHUNK at a time; the error is that of the lowest failing file (each thread's
+ * message copied), so the same as writing them in order. */
+typedef struct wrun {
+	const engine_chart *c;
+	const char *tmp;
+	size_t limit;
+	pthread_mutex_t mu;
+	size_t next;   /* under mu */
+	size_t err_at; /* lowest failing file, SIZE_MAX: none (under mu) */
+	int err;
+	dhg_error errd;
+} wrun;
+
+static void *writer_main(void *arg)
+{
+	wrun *r = arg;
+
+	for (;;) {
+		size_t c0, end;
+
+		pthread_mutex_lock(&r->mu);
+		c0 = r->next;
+		if (c0 >= r->limit || c0 > r->err_at) {
+			pthread_mutex_unlock(&r->mu);
+			return NULL;
+		}
+		r->next += WRITE_CHUNK;
+		pthread_mutex_unlock(&r->mu);
+		end = c0 + WRITE_CHUNK < r->limit ? c0 + WRITE_CHUNK : r->limit;
+		for (size_t i = c0; i < end; i++) {
+			const engine_file *f = &r->c->files[i];
+			char *p = dhg_asprintf("%s/%s", r->tmp, f->path);
+			int err = p ? dhg_file_write(p, f->data, f->len) : DHG_ENOMEM;
+			if (err < 0) {
+				if (p) /* as in file order: a failed write is named, out of memory is not */
+					dhg_error_wrap("write chart file %s", f->path);
+				pthread_mutex_lock(&r->mu);
+				if (i < r->err_at) {
+					r->err_at = i;
+					r->err = err;
+					r->errd = *dhg_error_last();
+				}
+				pthread_mutex_unlock(&r->mu);
+				free(p);
+				break;
+			}
+			free(p);
+		}
+	}
+}
+
+/* The files in order on this thread, each directory made before its first file. */
+static int write_seq(const engine_chart *c, const char *tmp)
+{
+	char *p = NULL;
+	int err = 0;
+
 	for (size_t i = 0; i < c->nfiles; i++) {
 		free(p);
 		if (!(p = dhg_asprintf("%s/%s", tmp, c->files[i].path))) {
 			err = DHG_ENOMEM;
-			goto fail;
+			break;
 		}
 		{
 			const char *slash = strrchr(c->files[i].path, '/');
@@ -189,14 +240,122 @@ int engine_chart_write_dir(const engine_chart *c, const char *dir)
 				    c->files[i - 1].path[dl] == '/' && !strchr(c->files[i - 1].path + dl + 1, '/')) &&
 			    (err = dhg_mkdir_parent(p, 0755)) < 0) {
 				dhg_error_wrap("write chart file %s", c->files[i].path);
-				goto fail;
+				break;
 			}
 		}
 		if ((err = dhg_file_write(p, c->files[i].data, c->files[i].len)) < 0) {
 			dhg_error_wrap("write chart file %s", c->files[i].path);
-			goto fail;
+			break;
 		}
 	}
+	free(p);
+	return err;
+}
+
+static int cmp_path_file(const void *key, const void *f)
+{
+	return strcmp(key, ((const engine_file *)f)->path);
+}
+
+/* 1 when a directory of some file's path is also the path of a file: writing in order then
+ * fails at that directory, after the file; the threads keep that order only by not being used. */
+static int dir_is_file(const engine_chart *c)
+{
+	char buf[4096];
+
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const char *path = c->files[i].path;
+		size_t l = strlen(path);
+		if (l >= sizeof(buf))
+			return 1; /* not checked: in order */
+		memcpy(buf, path, l + 1);
+		for (char *s = strchr(buf, '/'); s; s = strchr(s + 1, '/')) {
+			*s = '\0';
+			if (bsearch(buf, c->files, c->nfiles, sizeof(*c->files), cmp_path_file))
+				return 1;
+			*s = '/';
+		}
+	}
+	return 0;
+}
+
+int engine_chart_write_dir(const engine_chart *c, const char *dir)
+{
+	return engine_chart_write_dir_threads(c, dir, 1);
+}
+
+int engine_chart_write_dir_threads(const engine_chart *c, const char *dir, int threads)
+{
+	char *tmp = NULL, *p = NULL;
+	size_t limit;
+	int err = 0, merr = 0, started = 0;
+	dhg_error merrd;
+	wrun r;
+	pthread_t tids[ENGINE_MAX_THREADS];
+
+	if (!c || !dir || !*dir)
+		return dhg_error_set(DHG_EINVALID, "write chart: no directory given");
+	if (threads <= 0 && (err = engine_threads_default(&threads)) < 0)
+		return err;
+	if (threads > ENGINE_MAX_THREADS)
+		threads = ENGINE_MAX_THREADS;
+	if ((err = dhg_tmpdir_sibling(&tmp, dir)) < 0)
+		return dhg_error_wrap("write chart to %s", dir);
+	if (threads == 1 || c->nfiles <= WRITE_CHUNK || dir_is_file(c)) {
+		if ((err = write_seq(c, tmp)) < 0)
+			goto fail;
+		goto replace;
+	}
+	/* the directories first, on this thread (files are sorted: each directory once); the
+	 * files before the first that fails here are still written, as in file order */
+	for (limit = 0; limit < c->nfiles; limit++) {
+		const char *path = c->files[limit].path, *slash = strrchr(path, '/');
+		size_t dl = slash ? (size_t)(slash - path) : 0;
+		if (!dl || (limit > 0 && strncmp(c->files[limit - 1].path, path, dl) == 0 &&
+			    c->files[limit - 1].path[dl] == '/' && !strchr(c->files[limit - 1].path + dl + 1, '/')))
+			continue;
+		free(p);
+		if (!(p = dhg_asprintf("%s/%s", tmp, path))) {
+			merr = DHG_ENOMEM;
+			merrd = *dhg_error_last();
+			break;
+		}
+		if ((merr = dhg_mkdir_parent(p, 0755)) < 0) {
+			dhg_error_wrap("write chart file %s", path);
+			merrd = *dhg_error_last();
+			break;
+		}
+	}
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.tmp = tmp;
+	r.limit = limit;
+	r.err_at = SIZE_MAX;
+	if ((err = pthread_mutex_init(&r.mu, NULL)) != 0) {
+		err = dhg_error_set(DHG_ERROR, "write chart: pthread_mutex_init: %s", strerror(err));
+		goto fail;
+	}
+	/* a thread that cannot be started leaves its share to the others */
+	for (int t = 0; t + 1 < threads && (size_t)(t + 1) * WRITE_CHUNK < limit; t++) {
+		if (pthread_create(&tids[started], NULL, writer_main, &r) != 0)
+			break;
+		started++;
+	}
+	writer_main(&r);
+	for (int t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+	pthread_mutex_destroy(&r.mu);
+	if (r.err_at != SIZE_MAX) {
+		dhg_error_restore(&r.errd);
+		err = r.err;
+		goto fail;
+	}
+	if (merr < 0) {
+		dhg_error_restore(&merrd);
+		err = merr;
+		goto fail;
+	}
+replace:
 	if ((err = dhg_dir_replace(tmp, dir)) < 0) {
 		dhg_error_wrap("write chart to %s", dir);
 		goto fail;
