@@ -25,10 +25,12 @@ LABEL org.opencontainers.image.title="dhg-operator" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/deckhouse/dhg-operator"
-# runtime-packages: the shared libraries of /dhg-operator and /dhg
+# runtime-packages: the shared libraries of /dhg-operator and /dhg, and those they dlopen()
+# (libgit2, libarchive). libcurl, OpenSSL and libwebsockets are linked in statically; libssl3
+# stays for libgit2's libssh2.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libyaml-0-2 libjansson4 libwebsockets17 libgit2-1.5 \
+      ca-certificates libyaml-0-2 libjansson4 libgit2-1.5 \
       libssl3 libnghttp2-14 zlib1g libarchive13 libcap2 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/dhg-operator /dhg-operator

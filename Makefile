@@ -33,8 +33,20 @@ CURL_PC      = PKG_CONFIG_PATH=$(CURL_PREFIX)/lib/pkgconfig pkg-config --define-
 CURL_CFLAGS  = $(shell $(CURL_PC) --cflags libcurl 2>/dev/null)
 CURL_LIBS    = $(CURL_A) $(filter-out -L% -lcurl,$(shell $(CURL_PC) --static --libs libcurl 2>/dev/null))
 endif
+# OpenSSL and libwebsockets are linked statically: a process maps only the code it uses, and
+# the loader no longer resolves and relocates two large shared libraries at start-up (idle
+# operator over TLS: 8.6 -> 7.7 MB RSS, bench/operator.sh). Their shared dependencies (libcap,
+# zlib) stay shared. DHG_SHARED_TLS=1 links the shared libssl/libcrypto/libwebsockets instead.
+ifeq ($(DHG_SHARED_TLS),1)
+TLS_STATIC :=
+TLS_LIBS   :=
+else
+TLS_STATIC := -lwebsockets -lssl -lcrypto
+TLS_LIBS   := -Wl,-Bstatic $(TLS_STATIC) -Wl,-Bdynamic -lcap -lz
+endif
 PKG_CFLAGS = $(CURL_CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(CURL_LIBS) $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null) $(DL_LIBS) -lm -pthread
+PKG_LIBS   = $(filter-out $(TLS_STATIC),$(CURL_LIBS) $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS)) 2>/dev/null)) \
+	$(TLS_LIBS) $(DL_LIBS) -lm -pthread
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) $(OPT) $(SAN) $(PKG_CFLAGS) $(DL_CFLAGS) $(CFLAGS)
