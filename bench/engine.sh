@@ -14,7 +14,7 @@
 #        BENCH_CALLGRIND=1  instead of timing: count instructions with valgrind's callgrind,
 #                     which does not depend on the machine's load (default N: 5000). Per N:
 #                     `dhg generate --dry-run` and the floor (one file) as whole processes, their
-#                     ratio, and the engine split per phase by build/engine_phases (extract,
+#                     ratio, and the engine split per phase by build/engine_phases on one thread (extract,
 #                     normalize, generate, write, dispose: instructions and share, CPU ms and
 #                     peak RSS after each phase, natively). BENCH_CG_KEEP=DIR keeps the
 #                     callgrind files for callgrind_annotate.
@@ -46,13 +46,13 @@ root, build, work, md_path, keep = sys.argv[1:6]
 sizes = [int(x) for x in sys.argv[6:]]
 dhg, floor, phases = (os.path.join(build, x) for x in ("dhg", "yaml_floor", "engine_phases"))
 
-def cg(tag, cmd, atstart=True):
+def cg(tag, cmd, atstart=True, env=None):
     """Runs cmd under callgrind; returns (stdout, [(part name, Ir)], the callgrind files)."""
     out = os.path.join(work, "cg-%s.out" % tag)
     vg = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out]
     if not atstart:
         vg.append("--collect-atstart=no")
-    p = subprocess.run(vg + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(vg + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     if p.returncode != 0:
         sys.exit("bench: %s failed under callgrind (%d): %s" % (" ".join(cmd), p.returncode, p.stderr[-800:]))
     files = sorted(glob.glob(out + "*"), key=lambda f: (len(f), f))
@@ -73,9 +73,11 @@ lines = []
 for n in sizes:
     inp = os.path.join(work, "in-%d" % n)
     subprocess.run([sys.executable, os.path.join(root, "bench", "gen_manifests.py"), str(n), inp], check=True)
-    # native run: CPU ms and peak RSS per phase
+    # native run: CPU ms and peak RSS per phase. engine_phases on one thread: callgrind's
+    # collection toggles are per thread, so the workers' instructions would be missed
+    one = dict(os.environ, DHG_THREADS="1")
     p = subprocess.run([phases, "--dry-run", "--chart-name", "bench", "-f", inp], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True)
+                       stderr=subprocess.PIPE, text=True, env=one)
     if p.returncode != 0:
         sys.exit("bench: engine_phases failed: " + p.stderr[-500:])
     native = {m.group(1): (float(m.group(2)), int(m.group(3)))
@@ -85,7 +87,8 @@ for n in sizes:
     fdir = os.path.join(work, "floor-%d" % n)
     _, fparts, _ = cg("floor-%d" % n, [floor, fdir, str(chart_bytes), inp])
     shutil.rmtree(fdir, ignore_errors=True)
-    _, pparts, _ = cg("phases-%d" % n, [phases, "--dry-run", "--chart-name", "bench", "-f", inp], atstart=False)
+    _, pparts, _ = cg("phases-%d" % n, [phases, "--dry-run", "--chart-name", "bench", "-f", inp], atstart=False,
+                      env=one)
     shutil.rmtree(inp)
     d_ir, f_ir = dparts[0][1], fparts[0][1]
     ptotal = sum(ir for _, ir in pparts)
