@@ -183,14 +183,17 @@ test: deps
 	@$(MAKE) --no-print-directory integration
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# Their build directories: ASAN_BUILD=/TSAN_BUILD= to keep several apart.
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 asan: deps-build
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" SAN="$(SAN_FLAGS)" all tools unit
-	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g" SAN="$(SAN_FLAGS)" all tools unit
+	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g" \
 		SAN="$(SAN_FLAGS)" INTEGRATION="$(ASAN_INTEGRATION)" integration
 
 # Every area's unit tests under TSan (a race report makes Check count that test as an error).
 tsan: deps-build
-	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" unit
+	@$(MAKE) --no-print-directory BUILD=$(TSAN_BUILD) OPT="-O1 -g" SAN="-fsanitize=thread" unit
 
 VALGRIND := valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no
