@@ -22,11 +22,11 @@
  */
 #include "engine/engine.h"
 #include "engine/extract/normalize.h"
+#include "engine/par.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1075,11 +1075,7 @@ typedef struct xrun {
 	size_t max;       /* file size limit */
 	int progress;
 	int prepare;      /* engine_normalize__prepare() on each object of a task */
-	pthread_mutex_t mu;
-	size_t next;      /* next task to start (under mu) */
-	size_t err_at;    /* lowest failed task, ntasks for a listing error, SIZE_MAX: none (under mu) */
-	int err_code;
-	dhg_error err;    /* copied from the failing thread */
+	engine_par par;   /* the tasks, one at a time; a listing error fails task ntasks */
 } xrun;
 
 static int xrun_add(xrun *r, char *file, char *data, size_t len)
@@ -1178,31 +1174,16 @@ static int xtask_run(xtask *t, size_t max, int prepare)
 static void *xworker(void *arg)
 {
 	xrun *r = arg;
+	size_t i, end;
+	int error;
 
-	for (;;) {
-		size_t i;
-		int error;
-
-		pthread_mutex_lock(&r->mu);
-		i = r->next;
-		if (i >= r->ntasks || i >= r->err_at) {
-			pthread_mutex_unlock(&r->mu);
-			return NULL;
-		}
-		r->next++;
+	while (engine_par_next(&r->par, &i, &end)) {
 		if (r->progress)
 			fprintf(stderr, "\rdhg: reading %zu/%zu files", i + 1, r->ntasks);
-		pthread_mutex_unlock(&r->mu);
-		if ((error = xtask_run(&r->tasks[i], r->max, r->prepare)) < 0) {
-			pthread_mutex_lock(&r->mu);
-			if (i < r->err_at) {
-				r->err_at = i;
-				r->err_code = error;
-				r->err = *dhg_error_last();
-			}
-			pthread_mutex_unlock(&r->mu);
-		}
+		if ((error = xtask_run(&r->tasks[i], r->max, r->prepare)) < 0)
+			engine_par_fail(&r->par, i, error);
 	}
+	return NULL;
 }
 
 static int extract_paths(engine_objects *out, const char *const *paths, size_t npaths,
@@ -1210,11 +1191,10 @@ static int extract_paths(engine_objects *out, const char *const *paths, size_t n
 {
 	xrun r;
 	engine_objects acc = ENGINE_OBJECTS_INIT;
-	pthread_t tids[ENGINE_MAX_THREADS];
-	int nthreads = opts ? opts->threads : 0, started = 0, error = 0, have_mu = 0;
+	dhg_error lerr;
+	int nthreads = opts ? opts->threads : 0, error = 0, lerror = 0, have_par = 0;
 
 	memset(&r, 0, sizeof(r));
-	r.err_at = SIZE_MAX;
 	r.prepare = prepare;
 	r.max = opts && opts->max_file_bytes ? opts->max_file_bytes : ENGINE_MAX_FILE_BYTES;
 	if (!out || (!paths && npaths))
@@ -1224,39 +1204,27 @@ static int extract_paths(engine_objects *out, const char *const *paths, size_t n
 	if (nthreads > ENGINE_MAX_THREADS)
 		nthreads = ENGINE_MAX_THREADS;
 	for (size_t i = 0; i < npaths; i++)
-		if ((error = xrun_list(&r, paths[i])) < 0) {
-			r.err_at = r.ntasks;
-			r.err_code = error;
-			r.err = *dhg_error_last();
+		if ((lerror = xrun_list(&r, paths[i])) < 0) {
+			lerr = *dhg_error_last();
 			break;
 		}
 	r.progress = opts && opts->progress && r.ntasks > 50 && isatty(STDERR_FILENO);
-	if ((error = pthread_mutex_init(&r.mu, NULL)) != 0) {
-		error = dhg_error_set(DHG_ERROR, "engine_extract_paths: pthread_mutex_init: %s", strerror(error));
+	if ((error = engine_par_init(&r.par, r.ntasks, 1)) < 0)
 		goto done;
+	have_par = 1;
+	if (lerror < 0) { /* after the files listed before it */
+		dhg_error_restore(&lerr);
+		engine_par_fail(&r.par, r.ntasks, lerror);
 	}
-	have_mu = 1;
 	if ((size_t)nthreads > r.ntasks)
 		nthreads = (int)r.ntasks;
 	if (nthreads > 1)
 		json_object_seed(0); /* jansson's hash seed, once, before any thread creates an object */
-	/* a thread that cannot be started leaves its share to the others */
-	for (int t = 0; t + 1 < nthreads; t++) {
-		if (pthread_create(&tids[started], NULL, xworker, &r) != 0)
-			break;
-		started++;
-	}
-	xworker(&r);
-	for (int t = 0; t < started; t++)
-		pthread_join(tids[t], NULL);
+	engine_par_run(xworker, &r, 0, nthreads);
 	if (r.progress)
 		fputc('\n', stderr);
-	if (r.err_at != SIZE_MAX) {
-		dhg_error_restore(&r.err);
-		error = r.err_code;
+	if ((error = engine_par_result(&r.par)) < 0)
 		goto done;
-	}
-	error = 0;
 	for (size_t i = 0; i < r.ntasks; i++)
 		if ((error = objects_move(&acc, &r.tasks[i].objs)) < 0)
 			goto done;
@@ -1269,8 +1237,8 @@ done:
 	}
 	free(r.tasks);
 	engine_objects_dispose(&acc);
-	if (have_mu)
-		pthread_mutex_destroy(&r.mu);
+	if (have_par)
+		engine_par_dispose(&r.par);
 	return error;
 }
 

@@ -14,6 +14,7 @@
 #include "engine/generate/emit.h"
 #include "engine/generate/generate.h"
 #include "engine/lifetime.h"
+#include "engine/par.h"
 #include "engine/process/process.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -174,50 +175,28 @@ int engine_chart_digest(char out[DHG_DIGEST_STR_SIZE], const engine_file *files_
 typedef struct wrun {
 	const engine_chart *c;
 	const char *tmp;
-	size_t limit;
-	pthread_mutex_t mu;
-	size_t next;   /* under mu */
-	size_t err_at; /* lowest failing file, SIZE_MAX: none (under mu) */
-	int err;
-	dhg_error errd;
+	engine_par par;
 } wrun;
 
 static void *writer_main(void *arg)
 {
 	wrun *r = arg;
+	size_t from, to;
 
-	for (;;) {
-		size_t c0, end;
-
-		pthread_mutex_lock(&r->mu);
-		c0 = r->next;
-		if (c0 >= r->limit || c0 > r->err_at) {
-			pthread_mutex_unlock(&r->mu);
-			return NULL;
-		}
-		r->next += WRITE_CHUNK;
-		pthread_mutex_unlock(&r->mu);
-		end = c0 + WRITE_CHUNK < r->limit ? c0 + WRITE_CHUNK : r->limit;
-		for (size_t i = c0; i < end; i++) {
+	while (engine_par_next(&r->par, &from, &to))
+		for (size_t i = from; i < to; i++) {
 			const engine_file *f = &r->c->files[i];
 			char *p = dhg_asprintf("%s/%s", r->tmp, f->path);
 			int err = p ? dhg_file_write(p, f->data, f->len) : DHG_ENOMEM;
+			if (err < 0 && p) /* as in file order: a failed write is named, out of memory is not */
+				dhg_error_wrap("write chart file %s", f->path);
+			free(p);
 			if (err < 0) {
-				if (p) /* as in file order: a failed write is named, out of memory is not */
-					dhg_error_wrap("write chart file %s", f->path);
-				pthread_mutex_lock(&r->mu);
-				if (i < r->err_at) {
-					r->err_at = i;
-					r->err = err;
-					r->errd = *dhg_error_last();
-				}
-				pthread_mutex_unlock(&r->mu);
-				free(p);
+				engine_par_fail(&r->par, i, err);
 				break;
 			}
-			free(p);
 		}
-	}
+	return NULL;
 }
 
 /* The files in order on this thread, each directory made before its first file. */
@@ -288,10 +267,9 @@ int engine_chart_write_dir_threads(const engine_chart *c, const char *dir, int t
 {
 	char *tmp = NULL, *p = NULL;
 	size_t limit;
-	int err = 0, merr = 0, started = 0;
+	int err = 0, merr = 0;
 	dhg_error merrd;
 	wrun r;
-	pthread_t tids[ENGINE_MAX_THREADS];
 
 	if (!c || !dir || !*dir)
 		return dhg_error_set(DHG_EINVALID, "write chart: no directory given");
@@ -326,30 +304,18 @@ int engine_chart_write_dir_threads(const engine_chart *c, const char *dir, int t
 			break;
 		}
 	}
-	memset(&r, 0, sizeof(r));
 	r.c = c;
 	r.tmp = tmp;
-	r.limit = limit;
-	r.err_at = SIZE_MAX;
-	if ((err = pthread_mutex_init(&r.mu, NULL)) != 0) {
-		err = dhg_error_set(DHG_ERROR, "write chart: pthread_mutex_init: %s", strerror(err));
+	if ((err = engine_par_init(&r.par, limit, WRITE_CHUNK)) < 0)
 		goto fail;
+	{ /* no more threads than chunks */
+		size_t chunks = (limit + WRITE_CHUNK - 1) / WRITE_CHUNK;
+		engine_par_run(writer_main, &r, 0, (size_t)threads < chunks ? threads : (int)chunks);
 	}
-	/* a thread that cannot be started leaves its share to the others */
-	for (int t = 0; t + 1 < threads && (size_t)(t + 1) * WRITE_CHUNK < limit; t++) {
-		if (pthread_create(&tids[started], NULL, writer_main, &r) != 0)
-			break;
-		started++;
-	}
-	writer_main(&r);
-	for (int t = 0; t < started; t++)
-		pthread_join(tids[t], NULL);
-	pthread_mutex_destroy(&r.mu);
-	if (r.err_at != SIZE_MAX) {
-		dhg_error_restore(&r.errd);
-		err = r.err;
+	err = engine_par_result(&r.par);
+	engine_par_dispose(&r.par);
+	if (err < 0)
 		goto fail;
-	}
 	if (merr < 0) {
 		dhg_error_restore(&merrd);
 		err = merr;
@@ -1031,14 +997,11 @@ static const char *item_describe(char *d, size_t size, engine_process__item *it)
 
 typedef struct p2chunk {
 	engine_warnings warnings;
-	int err;
-	dhg_error errd;
 } p2chunk;
 
 typedef struct p2run p2run;
 
 typedef struct p2thread {
-	pthread_t tid;
 	p2run *run;
 	engine_process__ctx *ctx; /* this thread's context */
 	engine_process__ctx own;  /* a helper's context */
@@ -1050,12 +1013,10 @@ typedef struct p2thread {
 
 struct p2run {
 	engine_process__item *items;
-	size_t n, nchunks;
+	size_t nchunks;
 	p2chunk *chunks;
 	int consume;
-	pthread_mutex_t mu;
-	size_t next;      /* next chunk to start (under mu) */
-	size_t err_chunk; /* lowest failed chunk, SIZE_MAX: none (under mu) */
+	engine_par par; /* the items, CHUNK at a time */
 };
 
 /* The sequential loop's step for one item: process it, write its template into f and free
@@ -1110,33 +1071,19 @@ static void *p2_main(void *arg)
 {
 	p2thread *t = arg;
 	p2run *r = t->run;
+	size_t from, to;
 
-	for (;;) {
-		size_t c, end;
-
-		pthread_mutex_lock(&r->mu);
-		c = r->next;
-		if (c >= r->nchunks || c > r->err_chunk) {
-			pthread_mutex_unlock(&r->mu);
-			return NULL;
-		}
-		r->next++;
-		pthread_mutex_unlock(&r->mu);
-		t->ctx->warnings = &r->chunks[c].warnings;
-		end = (c + 1) * CHUNK < r->n ? (c + 1) * CHUNK : r->n;
-		for (size_t i = c * CHUNK; i < end; i++) {
+	while (engine_par_next(&r->par, &from, &to)) {
+		t->ctx->warnings = &r->chunks[from / CHUNK].warnings;
+		for (size_t i = from; i < to; i++) {
 			int err = item_run(t->ctx, t->f, &t->b, &r->items[i], r->consume, &t->count);
 			if (err < 0) {
-				r->chunks[c].err = err;
-				r->chunks[c].errd = *dhg_error_last();
-				pthread_mutex_lock(&r->mu);
-				if (c < r->err_chunk)
-					r->err_chunk = c;
-				pthread_mutex_unlock(&r->mu);
+				engine_par_fail(&r->par, i, err);
 				break;
 			}
 		}
 	}
+	return NULL;
 }
 
 /* Merges the tree src into dst (references taken from src): objects below the same key are
@@ -1206,15 +1153,13 @@ static int pass2_parallel(engine_process__ctx *ctx, files *f, engine_warnings *w
 {
 	p2run r;
 	p2thread t[ENGINE_MAX_THREADS];
-	int nt = 0, started = 1, err = 0, have_mu = 0;
+	int nt = 0, err = 0, have_par = 0;
 	engine_warnings *main_warnings = ctx->warnings;
 
 	memset(&r, 0, sizeof(r));
 	r.items = items;
-	r.n = n;
 	r.nchunks = (n + CHUNK - 1) / CHUNK;
 	r.consume = consume;
-	r.err_chunk = SIZE_MAX;
 	if (threads > ENGINE_MAX_THREADS)
 		threads = ENGINE_MAX_THREADS;
 	if ((size_t)threads > r.nchunks)
@@ -1224,11 +1169,9 @@ static int pass2_parallel(engine_process__ctx *ctx, files *f, engine_warnings *w
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (pthread_mutex_init(&r.mu, NULL) != 0) {
-		err = dhg_error_set(DHG_ERROR, "pass 2: cannot create a mutex");
+	if ((err = engine_par_init(&r.par, n, CHUNK)) < 0)
 		goto done;
-	}
-	have_mu = 1;
+	have_par = 1;
 	for (nt = 0; nt < threads; nt++) {
 		t[nt].run = &r;
 		t[nt].b = (dhg_buf)DHG_BUF_INIT(0);
@@ -1250,17 +1193,9 @@ static int pass2_parallel(engine_process__ctx *ctx, files *f, engine_warnings *w
 		t[nt].ctx = &t[nt].own;
 		t[nt].f = &t[nt].own_f;
 	}
-	for (int i = 1; i < nt; i++, started++)
-		if (pthread_create(&t[i].tid, NULL, p2_main, &t[i]) != 0)
-			break;
-	p2_main(&t[0]);
-	for (int i = 1; i < started; i++)
-		pthread_join(t[i].tid, NULL);
-	if (r.err_chunk != SIZE_MAX) {
-		dhg_error_restore(&r.chunks[r.err_chunk].errd);
-		err = r.chunks[r.err_chunk].err;
+	engine_par_run(p2_main, t, sizeof(*t), nt);
+	if ((err = engine_par_result(&r.par)) < 0)
 		goto done;
-	}
 	for (int i = 0; i < nt; i++) {
 		*count += t[i].count;
 		if (i > 0 && ((err = ctx_merge(ctx, &t[i].own)) < 0 || (err = files_move(f, &t[i].own_f)) < 0))
@@ -1283,8 +1218,8 @@ done:
 	for (size_t c = 0; r.chunks && c < r.nchunks; c++)
 		engine_warnings_dispose(&r.chunks[c].warnings);
 	free(r.chunks);
-	if (have_mu)
-		pthread_mutex_destroy(&r.mu);
+	if (have_par)
+		engine_par_dispose(&r.par);
 	return err;
 }
 
@@ -1298,16 +1233,10 @@ done:
 
 typedef struct p1run {
 	engine_process__item *items;
-	size_t n;
-	pthread_mutex_t mu;
-	size_t next;   /* next item to start (under mu) */
-	size_t err_at; /* lowest failing item, SIZE_MAX: none (under mu) */
-	int err;
-	dhg_error errd;
+	engine_par par; /* the items, CHUNK at a time */
 } p1run;
 
 typedef struct p1thread {
-	pthread_t tid;
 	p1run *run;
 	json_t *tags;
 } p1thread;
@@ -1316,34 +1245,18 @@ static void *p1_main(void *arg)
 {
 	p1thread *t = arg;
 	p1run *r = t->run;
+	size_t from, to;
 
-	for (;;) {
-		size_t c, end;
-
-		pthread_mutex_lock(&r->mu);
-		c = r->next;
-		if (c >= r->n || c > r->err_at) {
-			pthread_mutex_unlock(&r->mu);
-			return NULL;
-		}
-		r->next += CHUNK;
-		pthread_mutex_unlock(&r->mu);
-		end = c + CHUNK < r->n ? c + CHUNK : r->n;
-		for (size_t i = c; i < end; i++) {
+	while (engine_par_next(&r->par, &from, &to))
+		for (size_t i = from; i < to; i++) {
 			int err = scan(t->tags, r->items[i].obj, 0, 1, &r->items[i]);
 			if (err < 0) {
-				pthread_mutex_lock(&r->mu);
-				if (i < r->err_at) {
-					r->err_at = i;
-					r->err = err;
-					r->errd = *dhg_error_last();
-				}
-				pthread_mutex_unlock(&r->mu);
+				engine_par_fail(&r->par, i, err);
 				break;
 			}
 			r->items[i].scanned = 1;
 		}
-	}
+	return NULL;
 }
 
 /* scan() of items[0..n) on up to `threads` threads, counting into tags. Returns 0 or < 0. */
@@ -1351,16 +1264,13 @@ static int scan_parallel(json_t *tags, engine_process__item *items, size_t n, in
 {
 	p1run r;
 	p1thread t[ENGINE_MAX_THREADS];
-	int nt = 0, started = 1, err = 0;
+	int nt = 0, err = 0;
 
-	memset(&r, 0, sizeof(r));
 	r.items = items;
-	r.n = n;
-	r.err_at = SIZE_MAX;
 	if (threads > ENGINE_MAX_THREADS)
 		threads = ENGINE_MAX_THREADS;
-	if (pthread_mutex_init(&r.mu, NULL) != 0)
-		return dhg_error_set(DHG_ERROR, "pass 1: cannot create a mutex");
+	if ((err = engine_par_init(&r.par, n, CHUNK)) < 0)
+		return err;
 	for (nt = 0; nt < threads; nt++) {
 		t[nt].run = &r;
 		t[nt].tags = nt == 0 ? tags : json_object();
@@ -1369,17 +1279,9 @@ static int scan_parallel(json_t *tags, engine_process__item *items, size_t n, in
 			goto done;
 		}
 	}
-	for (int i = 1; i < nt; i++, started++)
-		if (pthread_create(&t[i].tid, NULL, p1_main, &t[i]) != 0)
-			break;
-	p1_main(&t[0]);
-	for (int i = 1; i < started; i++)
-		pthread_join(t[i].tid, NULL);
-	if (r.err_at != SIZE_MAX) {
-		dhg_error_restore(&r.errd);
-		err = r.err;
+	engine_par_run(p1_main, t, sizeof(*t), nt);
+	if ((err = engine_par_result(&r.par)) < 0)
 		goto done;
-	}
 	for (int i = 1; i < nt; i++) {
 		const char *k;
 		json_t *v;
@@ -1396,7 +1298,7 @@ static int scan_parallel(json_t *tags, engine_process__item *items, size_t n, in
 done:
 	for (int i = 1; i < nt; i++)
 		json_decref(t[i].tags);
-	pthread_mutex_destroy(&r.mu);
+	engine_par_dispose(&r.par);
 	return err;
 }
 
