@@ -119,31 +119,9 @@ op_app shop shop nginx:1.0
 op_hc shop shop shop 0s
 op_start drift
 K wait --for=condition=Ready hc/shop -n shop --timeout=30s >/dev/null || fail "drift: not Ready"
-$PY - "$EMU_URL" "$OUT/shop/shop.versions" "$N_CHANGES" >"$T/lat.txt" <<'PYX'
-import json, os, sys, time, urllib.request
-url, vf, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def lines():
-    with open(vf) as f:
-        return sum(1 for _ in f)
-lat = []
-for i in range(n):
-    before = lines()
-    body = json.dumps({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:5.%d" % i}]}}}}).encode()
-    req = urllib.request.Request(url + "/apis/apps/v1/namespaces/shop/deployments/shop-web", data=body, method="PATCH",
-                                 headers={"Content-Type": "application/strategic-merge-patch+json"})
-    t0 = time.monotonic()
-    urllib.request.urlopen(req).read()
-    while lines() == before:
-        if time.monotonic() - t0 > 10:
-            sys.exit("change %d not written within 10 s" % i)
-        time.sleep(0.002)
-    lat.append(time.monotonic() - t0)
-    time.sleep(0.02)
-lat.sort()
-p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-print("%.3f %.3f %.3f %d" % (p(0.5), p(0.99), lat[-1], lines()))
-PYX
-read -r R[p50] R[p99] R[pmax] R[drift_versions] <"$T/lat.txt"
+$PY "$ROOT/bench/drift_latency.py" "$EMU_URL" "$N_CHANGES" 5 --versions "$OUT/shop/shop.versions" >"$T/lat.txt" ||
+	fail "drift latency"
+read -r R[p50] R[p99] R[pmax] <"$T/lat.txt"
 op_stop "$OP_PID"
 
 # ---- 6. drift -> new commit on a loopback git server (smart HTTP, basic auth), debounce 0
@@ -169,30 +147,9 @@ Y
 	K delete hc shop -n shop >/dev/null
 	op_start gitdrift
 	K wait --for=condition=Ready hc/gitbench -n shop --timeout=60s >/dev/null || fail "git bench: not Ready"
-	$PY - "$EMU_URL" "$GITSRV_ROOT/deploy.git" "$N_GIT" >"$T/glat.txt" <<'PYX'
-import json, subprocess, sys, time, urllib.request
-url, repo, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def head():
-    return subprocess.run(["git", "-C", repo, "rev-parse", "-q", "--verify", "refs/heads/main"], capture_output=True, text=True).stdout.strip()
-lat = []
-for i in range(n):
-    before = head()
-    body = json.dumps({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:7.%d" % i}]}}}}).encode()
-    req = urllib.request.Request(url + "/apis/apps/v1/namespaces/shop/deployments/shop-web", data=body, method="PATCH",
-                                 headers={"Content-Type": "application/strategic-merge-patch+json"})
-    t0 = time.monotonic()
-    urllib.request.urlopen(req).read()
-    while head() == before:
-        if time.monotonic() - t0 > 20:
-            sys.exit("change %d not committed within 20 s" % i)
-        time.sleep(0.005)
-    lat.append(time.monotonic() - t0)
-    time.sleep(0.05)
-lat.sort()
-p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-print("%.3f / %.3f / %.3f s" % (p(0.5), p(0.99), lat[-1]))
-PYX
-	R[git]=$(cat "$T/glat.txt")
+	$PY "$ROOT/bench/drift_latency.py" "$EMU_URL" "$N_GIT" 7 --git-repo "$GITSRV_ROOT/deploy.git" >"$T/glat.txt" ||
+		fail "git drift latency"
+	R[git]=$(awk '{print $1 " / " $2 " / " $3 " s"}' "$T/glat.txt")
 	op_stop "$OP_PID"
 fi
 
