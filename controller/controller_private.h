@@ -29,6 +29,7 @@ typedef struct controller__written {
 	char version[128];
 	char digest[DHG_DIGEST_STR_SIZE];
 	char fingerprint[DHG_DIGEST_STR_SIZE]; /* inputs of the last successful reconcile */
+	char caches[DHG_DIGEST_STR_SIZE];      /* the state of the caches it read (caches_state) */
 } controller__written;
 
 struct controller_helmchart {

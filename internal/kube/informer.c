@@ -183,6 +183,7 @@ struct kube_informer {
 	pthread_rwlock_t lock;
 	smap items, by_ns, by_label;
 	unsigned long gen;
+	unsigned long changes; /* moves with every cache write (kube_informer_changes) */
 
 	/* handlers run one at a time (watch thread and resync thread) */
 	pthread_mutex_t handler_lock;
@@ -332,6 +333,7 @@ static int cache_put(char **old_json, size_t *old_len, kube_informer *inf, const
 	char *rv = dhg_strdup(kube_object_resource_version(obj));
 	*old_json = NULL;
 	*old_len = 0;
+	inf->changes++;
 	if (!text || !rv) {
 		free(text);
 		free(rv);
@@ -370,6 +372,7 @@ static char *cache_del(size_t *len, kube_informer *inf, const char *key)
 	centry *e = smap_get(&inf->items, key);
 	if (!e)
 		return NULL;
+	inf->changes++;
 	json_t *old = decode(e);
 	if (old)
 		index_entry(inf, e, old, false);
@@ -958,6 +961,14 @@ unlock:
 	}
 	*out = arr;
 	return 0;
+}
+
+unsigned long kube_informer_changes(kube_informer *inf)
+{
+	pthread_rwlock_rdlock(&inf->lock);
+	unsigned long n = inf->changes;
+	pthread_rwlock_unlock(&inf->lock);
+	return n;
 }
 
 size_t kube_informer_count(kube_informer *inf)

@@ -94,6 +94,10 @@ int kube_informer_list(json_t **out, kube_informer *inf, const char *ns, const k
 /* Number of cached objects. */
 size_t kube_informer_count(kube_informer *inf);
 
+/* A counter that moves with every write to the cache (add, update, delete, relist): while it
+ * stays the same, every read of the cache gives the same objects. */
+unsigned long kube_informer_changes(kube_informer *inf);
+
 /* The last resourceVersion seen (list, event or bookmark) copied into buf. */
 void kube_informer_resource_version(char *buf, size_t size, kube_informer *inf);
 
