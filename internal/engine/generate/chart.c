@@ -705,6 +705,18 @@ typedef engine_emit__member schema_member;
 
 static int put_schema(dhg_buf *b, const json_t *v, const json_t *op, const char *key, int indent, int depth);
 
+/* Member i (0-based: the first has no leading comma) of a "properties" object at indent, for
+ * the mapping member m whose node in the opaque tree is below op (NULL: none). */
+static int put_schema_member(dhg_buf *b, size_t i, const schema_member *m, const json_t *op, int indent, int depth)
+{
+	int err;
+	if ((i && (err = engine_emit__putc(b, ',')) < 0) || (err = engine_emit__putc(b, '\n')) < 0 ||
+	    (err = engine_emit__fill(b, ' ', (size_t)indent + 2)) < 0 || (err = put_json_string(b, m->k)) < 0 ||
+	    (err = engine_emit__puts(b, ": ")) < 0)
+		return err;
+	return put_schema(b, m->v, op ? json_object_get(op, m->k) : NULL, m->k, indent + 2, depth + 1);
+}
+
 /* Writes the members of the draft-07 schema of v (types from the defaults), at indent. op is
  * v's node in the opaque tree (process.h): true when v is written as its type only, an
  * object when paths below v are, else NULL. */
@@ -754,14 +766,9 @@ static int put_schema_members(dhg_buf *b, const json_t *v, const json_t *op, con
 		op = NULL;
 	if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(b, "\"properties\": {")) < 0)
 		goto done;
-	for (size_t i = 0; i < n; i++) {
-		if ((i && (err = engine_emit__putc(b, ',')) < 0) || (err = engine_emit__putc(b, '\n')) < 0 ||
-		    (err = engine_emit__fill(b, ' ', (size_t)indent + 2)) < 0 ||
-		    (err = put_json_string(b, keys[i].k)) < 0 || (err = engine_emit__puts(b, ": ")) < 0 ||
-		    (err = put_schema(b, keys[i].v, op ? json_object_get(op, keys[i].k) : NULL, keys[i].k, indent + 2,
-				      depth + 1)) < 0)
+	for (size_t i = 0; i < n; i++)
+		if ((err = put_schema_member(b, i, &keys[i], op, indent, depth)) < 0)
 			goto done;
-	}
 	if ((err = engine_emit__putc(b, '\n')) < 0 || (err = engine_emit__fill(b, ' ', (size_t)indent)) < 0 ||
 	    (err = engine_emit__puts(b, "},\n")) < 0 || (err = engine_emit__fill(b, ' ', (size_t)indent)) < 0)
 		goto done;
@@ -820,77 +827,120 @@ static int comments_flatten(json_t *comments)
 	return err;
 }
 
-/* values.yaml's body: the text engine_emit_yaml(values, comments) writes with one flat table
- * of every comment, written one top-level key at a time with that key's own small table
- * (ctx->comments["\x01" key], plus the key's own comment): the emitter's lookups stay in a
- * table of a few dozen entries. Falls back to the flat table when a comment path was too
- * long for the tables or a top-level key (from --set-values) has a control character. */
-static int put_values_yaml(dhg_buf *b, const json_t *values, json_t *comments)
+/* values.yaml's body is written one top-level key at a time, each with that key's own small
+ * comment table (ctx->comments["\x01" key], plus the key's own comment): the emitter's lookups
+ * stay in a table of a few dozen entries. values_keys() lists the top-level members sorted
+ * (*keys is small or malloc'ed) and says whether that works: 0 when a comment path was too
+ * long for the tables or a top-level key (from --set-values) has a control character, and
+ * the whole body is then written with one flat table of every comment. Returns 1, 0, or
+ * DHG_ENOMEM. */
+static int values_keys(const json_t *values, const json_t *comments, schema_member *small, size_t nsmall,
+		       schema_member **keys, size_t *n)
 {
-	schema_member small[64], *keys = small;
-	size_t n = json_object_size(values), i = 0;
 	const char *k;
 	json_t *v;
-	int err = 0, flat = n == 0 || json_object_get(comments, ENGINE_PROCESS_COMMENTS_FLAT) != NULL;
+	size_t i = 0;
 
-	if (!flat) {
-		if (n > 64 && !(keys = malloc(n * sizeof(*keys))))
-			return dhg_error_set(DHG_ENOMEM, "out of memory");
-		json_object_foreach((json_t *)values, k, v)
-		{
-			for (const char *p = k; *p && !flat; p++)
-				flat = (unsigned char)*p < 0x20;
-			keys[i].k = k;
-			keys[i++].v = v;
-		}
+	*keys = small;
+	*n = json_object_size(values);
+	if (*n == 0 || json_object_get(comments, ENGINE_PROCESS_COMMENTS_FLAT) != NULL)
+		return 0;
+	if (*n > nsmall && !(*keys = malloc(*n * sizeof(**keys))))
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	json_object_foreach((json_t *)values, k, v)
+	{
+		for (const char *p = k; *p; p++)
+			if ((unsigned char)*p < 0x20) {
+				if (*keys != small)
+					free(*keys);
+				*keys = small;
+				return 0;
+			}
+		(*keys)[i].k = k;
+		(*keys)[i++].v = v;
 	}
-	if (flat) {
-		if (keys != small)
-			free(keys);
+	engine_emit__sort(*keys, *n, 0);
+	return 1;
+}
+
+/* The top-level member m of values.yaml with its comments (only read: safe on several threads
+ * at once for distinct members). */
+static int put_values_key(dhg_buf *b, const schema_member *m, const json_t *comments)
+{
+	char small_k[256], *tk = small_k;
+	size_t kl = strlen(m->k);
+	json_t *tab, *top, *one = NULL, *wrap = NULL;
+	int err;
+
+	if (kl + 2 > sizeof(small_k) && !(tk = malloc(kl + 2)))
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	tk[0] = ENGINE_PROCESS_COMMENTS_PREFIX;
+	memcpy(tk + 1, m->k, kl + 1);
+	tab = json_object_getn(comments, tk, kl + 1);
+	if (tk != small_k)
+		free(tk);
+	if (!json_is_object(tab))
+		tab = NULL;
+	if (json_is_string(top = json_object_get(comments, m->k)) &&
+	    ((!tab && !(tab = one = json_object())) || json_object_set_nocheck(tab, m->k, top) < 0))
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+	else if (!(wrap = json_object()) || json_object_set_new_nocheck(wrap, m->k, json_incref((json_t *)m->v)) < 0)
+		err = dhg_error_set(DHG_ENOMEM, "out of memory");
+	else
+		err = engine_emit_yaml(b, wrap, 0, tab);
+	json_decref(wrap);
+	json_decref(one);
+	return err;
+}
+
+/* values.yaml's body: the text engine_emit_yaml(values, comments) writes with one flat table
+ * of every comment (see values_keys()). */
+static int put_values_yaml(dhg_buf *b, const json_t *values, json_t *comments)
+{
+	schema_member small[64], *keys;
+	size_t n;
+	int err = values_keys(values, comments, small, 64, &keys, &n);
+
+	if (err < 0)
+		return err;
+	if (err == 0) {
 		if ((err = comments_flatten(comments)) < 0)
 			return err;
 		return engine_emit_yaml(b, values, 0, comments);
 	}
-	engine_emit__sort(keys, n, 0);
-	for (i = 0; i < n && !err; i++) {
-		char small_k[256], *tk = small_k;
-		size_t kl = strlen(keys[i].k);
-		json_t *tab, *top, *one = NULL, *wrap = NULL;
-
-		if (kl + 2 > sizeof(small_k) && !(tk = malloc(kl + 2))) {
-			err = dhg_error_set(DHG_ENOMEM, "out of memory");
-			break;
-		}
-		tk[0] = ENGINE_PROCESS_COMMENTS_PREFIX;
-		memcpy(tk + 1, keys[i].k, kl + 1);
-		tab = json_object_getn(comments, tk, kl + 1);
-		if (tk != small_k)
-			free(tk);
-		if (!json_is_object(tab))
-			tab = NULL;
-		if (json_is_string(top = json_object_get(comments, keys[i].k)) &&
-		    ((!tab && !(tab = one = json_object())) || json_object_set_nocheck(tab, keys[i].k, top) < 0))
-			err = dhg_error_set(DHG_ENOMEM, "out of memory");
-		else if (!(wrap = json_object()) ||
-			 json_object_set_new_nocheck(wrap, keys[i].k, json_incref((json_t *)keys[i].v)) < 0)
-			err = dhg_error_set(DHG_ENOMEM, "out of memory");
-		else
-			err = engine_emit_yaml(b, wrap, 0, tab);
-		json_decref(wrap);
-		json_decref(one);
-	}
+	err = 0;
+	for (size_t i = 0; i < n && !err; i++)
+		err = put_values_key(b, &keys[i], comments);
 	if (keys != small)
 		free(keys);
 	return err;
 }
 
-/* The values overlay (--set-values), merged into the values trees before anything is written. */
 static int values_overlay(engine_process__ctx *ctx)
 {
 	if (ctx->opts->values_overlay && json_is_object(ctx->opts->values_overlay) &&
 	    merge_into(ctx->values, ctx->opts->values_overlay) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;
+}
+
+static int put_values_head(dhg_buf *b, const char *chart)
+{
+	return dhg_buf_printf(b,
+			      "# Default values for the %s chart (generated by dhg).\n"
+			      "# Keys are the camelCase names of the source objects, then their kind\n"
+			      "# (e.g. webFrontend.deployment.replicas). When two objects map to the same\n"
+			      "# key, the later one in (kind, name, namespace) order gets a numeric suffix.\n\n",
+			      chart);
+}
+
+static int put_schema_head(dhg_buf *b, const char *chart)
+{
+	int err;
+	if ((err = dhg_buf_printf(b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
+	    (err = put_json_string(b, chart)) < 0)
+		return err;
+	return engine_emit__puts(b, ",\n");
 }
 
 /* values.yaml; the comments are not needed afterwards (freed unless engine_exit_soon(): the
@@ -900,12 +950,7 @@ static int put_values_yaml_file(files *f, engine_process__ctx *ctx)
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err;
 
-	if ((err = dhg_buf_printf(&b,
-				  "# Default values for the %s chart (generated by dhg).\n"
-				  "# Keys are the camelCase names of the source objects, then their kind\n"
-				  "# (e.g. webFrontend.deployment.replicas). When two objects map to the same\n"
-				  "# key, the later one in (kind, name, namespace) order gets a numeric suffix.\n\n",
-				  ctx->chart)) < 0)
+	if ((err = put_values_head(&b, ctx->chart)) < 0)
 		goto done;
 	if ((err = put_values_yaml(&b, ctx->values, ctx->comments)) < 0)
 		goto done;
@@ -925,8 +970,7 @@ static int put_schema_file(files *f, engine_process__ctx *ctx)
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err;
 
-	if ((err = dhg_buf_printf(&b, "{\n  \"$schema\": \"http://json-schema.org/draft-07/schema#\",\n  \"title\": ")) < 0 ||
-	    (err = put_json_string(&b, ctx->chart)) < 0 || (err = engine_emit__puts(&b, ",\n")) < 0 ||
+	if ((err = put_schema_head(&b, ctx->chart)) < 0 ||
 	    (err = put_schema_members(&b, ctx->values, ctx->opaque, NULL, 2, 0)) < 0 ||
 	    (err = engine_emit__puts(&b, "\n}\n")) < 0)
 		goto done;
@@ -1223,22 +1267,60 @@ done:
 	return err;
 }
 
-/* ---- pass 1's walk over the objects on several threads ------------------------------------
+/* ---- pass 1's per-item part, on several threads ---------------------------------------------
  *
- * scan() reads one input object and writes only that item's fields and the tag counts: with
- * several threads each has its own counts (summed afterwards; most_common() does not depend on
- * their order) and takes the next CHUNK items in order. Only scan() runs here; the checks of
- * pass 1 that can fail with a message stay in the sequential loop before it (scan() fails only
- * when out of memory: the lowest failing item's error is returned). */
+ * item_prep() reads one input object and writes only that item's fields and the counts it is
+ * given: apiVersion, kind, name and namespace (borrowed), the walk of scan() (image tags), the
+ * namespace count, is_crd, and the name parts that do not depend on the other items: the
+ * file path without its ".yaml" (in it->path), the camelCase name (it->vkey) and the
+ * camelCase kind (in it->vsub); generate() then checks the items and resolves name
+ * collisions in order. An item without apiVersion, kind or metadata.name gets only those
+ * fields (generate() reports the first such item). With several threads each has its own
+ * counts (summed afterwards: most_common() does not depend on their order) and takes the
+ * next CHUNK items in order; item_prep() fails only when out of memory (the lowest failing
+ * item's error is returned).
+ */
+
+static int item_prep(engine_process__item *it, const engine_options *opts, json_t *tags, json_t *nscount)
+{
+	const char *kind_for_path;
+	char *kl, *fn;
+	int err;
+
+	it->api = sget(it->obj, "apiVersion", NULL);
+	it->kind = sget(it->obj, "kind", NULL);
+	it->name = sget(it->obj, "metadata", "name");
+	it->ns = sget(it->obj, "metadata", "namespace");
+	if (it->ns && !*it->ns)
+		it->ns = NULL;
+	if (!it->api || !it->kind || !it->name)
+		return 0;
+	if ((it->ns && (err = count_add(nscount, it->ns)) < 0) || (err = scan(tags, it->obj, 0, 1, it)) < 0)
+		return err;
+	it->scanned = 1;
+	it->is_crd = is_crd(it);
+	kind_for_path = !strcmp(it->kind, "Secret") && opts->secrets == ENGINE_SECRETS_EXTERNAL ? "ExternalSecret" : it->kind;
+	if (!(kl = lower(kind_for_path)) || !(fn = file_name(it->name))) {
+		free(kl);
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	}
+	it->path = it->is_crd ? join("crds/", fn, NULL, NULL) : join("templates/", fn, "-", kl);
+	free(fn);
+	free(kl);
+	if (!it->path || !(it->vkey = engine_process__camel(it->name)) || !(it->vsub = engine_process__camel(it->kind)))
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	return 0;
+}
 
 typedef struct p1run {
 	engine_process__item *items;
+	const engine_options *opts;
 	engine_par par; /* the items, CHUNK at a time */
 } p1run;
 
 typedef struct p1thread {
 	p1run *run;
-	json_t *tags;
+	json_t *tags, *nscount;
 } p1thread;
 
 static void *p1_main(void *arg)
@@ -1249,94 +1331,231 @@ static void *p1_main(void *arg)
 
 	while (engine_par_next(&r->par, &from, &to))
 		for (size_t i = from; i < to; i++) {
-			int err = scan(t->tags, r->items[i].obj, 0, 1, &r->items[i]);
+			int err = item_prep(&r->items[i], r->opts, t->tags, t->nscount);
 			if (err < 0) {
 				engine_par_fail(&r->par, i, err);
-				break;
+				return NULL;
 			}
-			r->items[i].scanned = 1;
 		}
 	return NULL;
 }
 
-/* scan() of items[0..n) on up to `threads` threads, counting into tags. Returns 0 or < 0. */
-static int scan_parallel(json_t *tags, engine_process__item *items, size_t n, int threads)
+/* Adds every count of src to dst. 0 or DHG_ENOMEM. */
+static int counts_merge(json_t *dst, json_t *src)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(src, k, v)
+	{
+		json_t *d = json_object_get(dst, k);
+		if (d ? json_integer_set(d, json_integer_value(d) + json_integer_value(v)) < 0
+		      : json_object_set(dst, k, v) < 0)
+			return dhg_error_set(DHG_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* item_prep() of items[0..n) on up to `threads` threads, counting into tags and nscount.
+ * Returns 0, or < 0 with *prepared = the failed item (those before it are prepared). */
+static int prep_parallel(json_t *tags, json_t *nscount, engine_process__item *items, size_t n,
+			 const engine_options *opts, int threads, size_t *prepared)
 {
 	p1run r;
 	p1thread t[ENGINE_MAX_THREADS];
 	int nt = 0, err = 0;
 
 	r.items = items;
+	r.opts = opts;
 	if (threads > ENGINE_MAX_THREADS)
 		threads = ENGINE_MAX_THREADS;
 	if ((err = engine_par_init(&r.par, n, CHUNK)) < 0)
 		return err;
 	for (nt = 0; nt < threads; nt++) {
 		t[nt].run = &r;
-		t[nt].tags = nt == 0 ? tags : json_object();
-		if (!t[nt].tags) {
+		t[nt].tags = nt == 0 ? json_incref(tags) : json_object();
+		t[nt].nscount = nt == 0 ? json_incref(nscount) : json_object();
+		if (!t[nt].tags || !t[nt].nscount) {
+			nt++;
 			err = dhg_error_set(DHG_ENOMEM, "out of memory");
 			goto done;
 		}
 	}
 	engine_par_run(p1_main, t, sizeof(*t), nt);
-	if ((err = engine_par_result(&r.par)) < 0)
+	if ((err = engine_par_result(&r.par)) < 0) {
+		*prepared = r.par.err_at; /* every item before it was prepared: chunks go out in order */
 		goto done;
-	for (int i = 1; i < nt; i++) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(t[i].tags, k, v)
-		{
-			json_t *d = json_object_get(tags, k);
-			if (d ? json_integer_set(d, json_integer_value(d) + json_integer_value(v)) < 0
-			      : json_object_set(tags, k, v) < 0) {
-				err = dhg_error_set(DHG_ENOMEM, "out of memory");
-				goto done;
-			}
-		}
 	}
+	for (int i = 1; i < nt && !err; i++)
+		if ((err = counts_merge(tags, t[i].tags)) == 0)
+			err = counts_merge(nscount, t[i].nscount);
 done:
-	for (int i = 1; i < nt; i++)
+	for (int i = 0; i < nt; i++) {
 		json_decref(t[i].tags);
+		json_decref(t[i].nscount);
+	}
 	engine_par_dispose(&r.par);
 	return err;
 }
 
-/* ---- values.yaml and values.schema.json on their own thread --------------------------------
+/* ---- values.yaml and values.schema.json in pieces, on several threads ---------------------
  *
- * put_values() needs only ctx (the values, comments and opaque trees, opts, the chart name),
- * which nothing else touches once pass 2 is over. When pass 2 ran on several threads,
- * put_values() runs on a thread of its own while this one writes the helpers, NOTES.txt and
- * .helmignore, sorts them and hashes them: every other chart path sorts before
- * "values.schema.json" and "values.yaml", so the digest has only their bytes left to add
- * afterwards. Errors keep the sequential order: put_values()'s before those of this thread.
+ * With several threads, both files are written VCHUNK top-level keys at a time: values.yaml's
+ * pieces first, then the schema's, taken in order by helper threads and, once it has written
+ * the helpers, NOTES.txt and .helmignore and hashed every other file (all of them sort before
+ * "values.schema.json"), by this one. A piece is appended to its file as soon as every piece
+ * before it is, so only a few exist at a time. The bytes are those put_values() writes; the
+ * tree is only read. Errors keep the sequential order: the values files' (the lowest piece's)
+ * before those of this thread. The flat-comments case (values_keys() returns 0) and an opaque
+ * or empty root are written by put_values_yaml_file() and put_schema_file() on this thread.
  */
 
+#define VCHUNK 64
+
 typedef struct valuer {
-	pthread_t tid;
 	engine_process__ctx *ctx;
-	files f;
-	int err;
-	dhg_error errd;
-	int started;
+	schema_member small[64], *keys;
+	size_t n, nchunks;  /* top-level keys; pieces per file */
+	const json_t *op;   /* the opaque tree's root; NULL when it has no member */
+	engine_par par;     /* the pieces [0, 2 * nchunks), one at a time */
+	pthread_mutex_t mu; /* ready, appended, out */
+	dhg_buf *pieces;    /* written, not yet appended */
+	unsigned char *ready;
+	size_t appended;    /* pieces already appended to out[] */
+	dhg_buf out[2];     /* values.yaml, values.schema.json */
+	pthread_t tids[ENGINE_MAX_THREADS];
+	int nthreads, have_par, have_mu, started;
 } valuer;
+
+/* Appends, under v->mu, the ready pieces that follow the appended ones. 0 or DHG_ENOMEM with
+ * *at = the piece that could not be appended. */
+static int valuer_append(valuer *v, size_t *at)
+{
+	int err = 0;
+	while (v->appended < 2 * v->nchunks && v->ready[v->appended]) {
+		size_t k = v->appended;
+		dhg_buf *o = &v->out[k >= v->nchunks];
+		if ((err = engine_emit__put(o, v->pieces[k].ptr ? v->pieces[k].ptr : "", v->pieces[k].len)) < 0) {
+			*at = k;
+			break;
+		}
+		dhg_buf_dispose(&v->pieces[k]);
+		v->appended++;
+	}
+	return err;
+}
 
 static void *valuer_main(void *arg)
 {
 	valuer *v = arg;
-	if ((v->err = put_values_yaml_file(&v->f, v->ctx)) < 0)
-		v->errd = *dhg_error_last();
+	size_t t, to;
+
+	while (engine_par_next(&v->par, &t, &to)) {
+		int schema = t >= v->nchunks;
+		size_t from = (schema ? t - v->nchunks : t) * VCHUNK, end = from + VCHUNK < v->n ? from + VCHUNK : v->n;
+		size_t at = t;
+		int err = 0;
+		for (size_t i = from; i < end && !err; i++)
+			err = schema ? put_schema_member(&v->pieces[t], i, &v->keys[i], v->op, 2, 0)
+				     : put_values_key(&v->pieces[t], &v->keys[i], v->ctx->comments);
+		if (!err) {
+			pthread_mutex_lock(&v->mu);
+			v->ready[t] = 1;
+			err = valuer_append(v, &at);
+			pthread_mutex_unlock(&v->mu);
+		}
+		if (err < 0) {
+			engine_par_fail(&v->par, at, err);
+			break;
+		}
+	}
 	return NULL;
 }
 
-/* Waits for put_values(); returns its result (message in v->errd, not restored). */
-static int valuer_join(valuer *v)
+/* Starts the helper threads (threads - 1 of them) on ctx's values: 1 when started, 0 when the
+ * values are written some other way (see above), or < 0. */
+static int valuer_start(valuer *v, engine_process__ctx *ctx, int threads)
 {
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->ctx = ctx;
+	v->out[0] = v->out[1] = (dhg_buf)DHG_BUF_INIT(0);
+	if (json_is_true(ctx->opaque))
+		return 0;
+	if ((err = values_keys(ctx->values, ctx->comments, v->small, 64, &v->keys, &v->n)) <= 0)
+		return err;
+	v->op = json_is_object(ctx->opaque) && json_object_size(ctx->opaque) ? ctx->opaque : NULL;
+	v->nchunks = (v->n + VCHUNK - 1) / VCHUNK;
+	if (!(v->pieces = calloc(2 * v->nchunks, sizeof(*v->pieces))) || !(v->ready = calloc(2 * v->nchunks, 1)))
+		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < 2 * v->nchunks; i++)
+		v->pieces[i] = (dhg_buf)DHG_BUF_INIT(0);
+	if ((err = put_values_head(&v->out[0], ctx->chart)) < 0 || (err = put_schema_head(&v->out[1], ctx->chart)) < 0 ||
+	    (err = engine_emit__puts(&v->out[1], "  \"properties\": {")) < 0)
+		return err;
+	if (pthread_mutex_init(&v->mu, NULL) != 0)
+		return dhg_error_set(DHG_ENOMEM, "cannot create a mutex");
+	v->have_mu = 1;
+	if ((err = engine_par_init(&v->par, 2 * v->nchunks, 1)) < 0)
+		return err;
+	v->have_par = 1;
+	if (threads > ENGINE_MAX_THREADS)
+		threads = ENGINE_MAX_THREADS;
+	for (int t = 1; t < threads; t++) {
+		if (pthread_create(&v->tids[v->nthreads], NULL, valuer_main, v) != 0)
+			break; /* this thread does the rest in valuer_finish() */
+		v->nthreads++;
+	}
+	v->started = 1;
+	return 1;
+}
+
+/* Writes the pieces no helper has taken (on this thread), joins the helpers and, when every
+ * piece was written, adds values.yaml and values.schema.json to *f. Returns the lowest
+ * piece's error (restored), else 0. */
+static int valuer_finish(valuer *v, files *f)
+{
+	int err;
+
 	if (!v->started)
 		return 0;
-	pthread_join(v->tid, NULL);
+	valuer_main(v);
+	for (int t = 0; t < v->nthreads; t++)
+		pthread_join(v->tids[t], NULL);
+	v->nthreads = 0;
 	v->started = 0;
-	return v->err;
+	if ((err = engine_par_result(&v->par)) < 0)
+		return err;
+	if ((err = engine_emit__puts(&v->out[1], "\n  },\n  \"type\": \"object\"\n}\n")) < 0 ||
+	    (err = files_add_buf(f, "values.yaml", &v->out[0])) < 0 ||
+	    (err = files_add_buf(f, "values.schema.json", &v->out[1])) < 0)
+		return err;
+	if (!engine_exit_soon())
+		json_decref(v->ctx->comments);
+	v->ctx->comments = NULL;
+	return 0;
+}
+
+static void valuer_dispose(valuer *v)
+{
+	if (v->started) { /* after an error of this thread: the helpers end with the pieces */
+		valuer_main(v);
+		for (int t = 0; t < v->nthreads; t++)
+			pthread_join(v->tids[t], NULL);
+	}
+	for (size_t i = 0; v->pieces && i < 2 * v->nchunks; i++)
+		dhg_buf_dispose(&v->pieces[i]);
+	free(v->pieces);
+	free(v->ready);
+	dhg_buf_dispose(&v->out[0]);
+	dhg_buf_dispose(&v->out[1]);
+	if (v->keys != v->small)
+		free(v->keys);
+	if (v->have_par)
+		engine_par_dispose(&v->par);
+	if (v->have_mu)
+		pthread_mutex_destroy(&v->mu);
+	memset(v, 0, sizeof(*v));
 }
 
 /* consume: objs is owned by the caller's pipeline; each input object is released as soon as
@@ -1344,7 +1563,7 @@ static int valuer_join(valuer *v)
 static int generate(engine_chart **out, const engine_objects *objs, const engine_options *opts, int consume,
 		    int threads)
 {
-	valuer vt = {.started = 0};
+	valuer vt;
 	dhg_sha256 *h = NULL;
 	size_t hashed = 0;
 	engine_chart *c = NULL;
@@ -1356,10 +1575,11 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	char *desc = NULL;
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err = 0, parallel = 0;
-	size_t n = objs ? objs->len : 0;
+	size_t n = objs ? objs->len : 0, prepared = n;
 
 	*out = NULL;
 	memset(&ctx, 0, sizeof(ctx));
+	memset(&vt, 0, sizeof(vt));
 	if (!opts || !opts->chart_name || !dhg_dns1123_label_valid(opts->chart_name))
 		return dhg_error_set(DHG_EINVALID, "chart name '%s' is not a DNS-1123 label (lower case letters, digits, '-', at most 63)",
 				     opts && opts->chart_name ? opts->chart_name : "");
@@ -1380,33 +1600,35 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	snprintf(c->name, sizeof(c->name), "%s", opts->chart_name);
 	snprintf(c->version, sizeof(c->version), "%s", version);
 
-	/* pass 1: identify, sort, name (the walk over each object on the threads when used) */
+	/* pass 1: identify (item_prep(), on the threads when used), check, sort, name */
 	parallel = threads > 1 && consume && n >= PAR_MIN;
 	for (size_t i = 0; i < n; i++) {
-		engine_process__item *it = &items[i];
-		char d[512];
-		it->src = &objs->items[i];
-		it->obj = objs->items[i].obj;
-		it->api = sget(it->obj, "apiVersion", NULL);
-		it->kind = sget(it->obj, "kind", NULL);
-		it->name = sget(it->obj, "metadata", "name");
-		it->ns = sget(it->obj, "metadata", "namespace");
-		if (it->ns && !*it->ns)
-			it->ns = NULL;
-		if (!it->api || !it->kind || !it->name) {
+		items[i].src = &objs->items[i];
+		items[i].obj = objs->items[i].obj;
+	}
+	if (parallel) {
+		err = prep_parallel(tags, nscount, items, n, opts, threads, &prepared);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if ((err = item_prep(&items[i], opts, tags, nscount)) < 0) {
+				prepared = i;
+				break;
+			}
+			if (!items[i].scanned) { /* incomplete: reported below */
+				prepared = i + 1;
+				break;
+			}
+		}
+	}
+	/* the first incomplete item comes before running out of memory on a later one */
+	for (size_t i = 0; i < prepared; i++)
+		if (!items[i].api || !items[i].kind || !items[i].name) {
+			char d[512];
 			err = dhg_error_set(DHG_EINVALID, "%s: apiVersion, kind and metadata.name are required",
-					    engine_object_describe(d, sizeof(d), it->src));
+					    engine_object_describe(d, sizeof(d), items[i].src));
 			goto done;
 		}
-		if (it->ns && (err = count_add(nscount, it->ns)) < 0)
-			goto done;
-		if (parallel)
-			continue;
-		if ((err = scan(tags, it->obj, 0, 1, it)) < 0)
-			goto done;
-		it->scanned = 1;
-	}
-	if (parallel && (err = scan_parallel(tags, items, n, threads)) < 0)
+	if (err < 0)
 		goto done;
 	qsort(items, n, sizeof(*items), cmp_item);
 	release_ns = opts->release_namespace ? opts->release_namespace : most_common(nscount);
@@ -1417,30 +1639,14 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	ctx.take = consume;
 	for (size_t i = 0; i < n; i++) {
 		engine_process__item *it = &items[i];
-		char *kl = NULL, *base = NULL, *cand = NULL, *ks = NULL;
-		const char *kind_for_path = it->kind;
-		it->is_crd = is_crd(it);
-		if (!strcmp(it->kind, "Secret") && opts->secrets == ENGINE_SECRETS_EXTERNAL)
-			kind_for_path = "ExternalSecret";
-		if (!(kl = lower(kind_for_path))) {
-			err = DHG_ENOMEM;
-			goto done;
-		}
-		{
-			char *fn = file_name(it->name);
-			base = !fn ? NULL : it->is_crd ? join("crds/", fn, NULL, NULL) : join("templates/", fn, "-", kl);
-			free(fn);
-		}
-		free(kl);
-		if (!base) {
-			err = DHG_ENOMEM;
-			goto done;
-		}
+		char *base = it->path, *cand = NULL, *ks = it->vsub;
+		it->path = it->vsub = NULL; /* item_prep()'s parts, replaced by the names below */
 		for (int k = 1;; k++) {
 			free(cand);
 			cand = k == 1 ? join(base, ".yaml", NULL, NULL) : dhg_asprintf("%s-%d.yaml", base, k);
 			if (!cand) {
 				free(base);
+				free(ks);
 				err = DHG_ENOMEM;
 				goto done;
 			}
@@ -1450,15 +1656,11 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 		free(base);
 		it->path = cand;
 		if (json_object_set_new(used_paths, cand, json_true()) < 0) {
+			free(ks);
 			err = dhg_error_set(DHG_ENOMEM, "out of memory");
 			goto done;
 		}
 		/* values keys */
-		if (!(it->vkey = engine_process__camel(it->name)) || !(ks = engine_process__camel(it->kind))) {
-			free(ks);
-			err = DHG_ENOMEM;
-			goto done;
-		}
 		for (int k = 1;; k++) {
 			free(it->vsub);
 			it->vsub = k == 1 ? dhg_strdup(ks) : dhg_asprintf("%s%d", ks, k);
@@ -1523,17 +1725,11 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	}
 	if ((err = put_chart_yaml(&f, opts->chart_name, version, app_version, desc)) < 0)
 		goto done;
-	vt.ctx = &ctx;
-	if (parallel && (err = values_overlay(&ctx)) < 0)
+	if (parallel && ((err = values_overlay(&ctx)) < 0 || (err = valuer_start(&vt, &ctx, threads)) < 0))
 		goto done;
-	if (parallel && pthread_create(&vt.tid, NULL, valuer_main, &vt) == 0) {
-		vt.started = 1; /* values.yaml there, the schema here (both only read the values) */
-		if ((err = put_schema_file(&f, &ctx)) < 0)
-			goto done;
-	} else if ((err = parallel ? put_values_yaml_file(&f, &ctx) : put_values(&f, &ctx)) < 0 ||
-		   (parallel && (err = put_schema_file(&f, &ctx)) < 0)) {
+	if (!vt.started && ((err = parallel ? put_values_yaml_file(&f, &ctx) : put_values(&f, &ctx)) < 0 ||
+			    (parallel && (err = put_schema_file(&f, &ctx)) < 0)))
 		goto done;
-	}
 	if ((err = put_helpers(&f, opts->chart_name)) < 0 || (err = put_notes(&f, items, n)) < 0)
 		goto done;
 	if ((err = files_add_take(&f, ".helmignore", dhg_strdup(helmignore), sizeof(helmignore) - 1)) < 0)
@@ -1547,11 +1743,7 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 			hashed++;
 		if ((err = digest_add(h, f.items, hashed)) < 0)
 			goto done;
-		if ((err = valuer_join(&vt)) < 0) {
-			dhg_error_restore(&vt.errd);
-			goto done;
-		}
-		if ((err = files_move(&f, &vt.f)) < 0)
+		if ((err = valuer_finish(&vt, &f)) < 0)
 			goto done;
 	}
 	if (parallel)
@@ -1576,14 +1768,15 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 	*out = c;
 	c = NULL;
 done:
-	if (vt.started) { /* an error after put_values() started: its own comes first */
-		int verr = valuer_join(&vt);
-		if (verr < 0) {
-			dhg_error_restore(&vt.errd);
+	if (vt.started && err < 0) { /* an error of this thread: the values files' comes first */
+		int verr;
+		dhg_error saved = *dhg_error_last();
+		if ((verr = valuer_finish(&vt, &f)) < 0)
 			err = verr;
-		}
+		else
+			dhg_error_restore(&saved);
 	}
-	files_dispose(&vt.f);
+	valuer_dispose(&vt);
 	dhg_sha256_free(h);
 	for (size_t i = 0; i < n && items; i++) {
 		free(items[i].vkey);
