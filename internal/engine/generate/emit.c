@@ -25,7 +25,8 @@
 static json_t *marker_new(const char *key, const char *text)
 {
 	json_t *o = json_object(), *s = text ? engine_emit__text(text, strlen(text)) : json_string("");
-	if (!o || !s || json_object_set_new(o, key, s) < 0) {
+	/* key: MARK_INLINE or MARK_BLOCK, two ASCII bytes */
+	if (!o || !s || json_object_setn_new_nocheck(o, key, 2, s) < 0) {
 		json_decref(o);
 		if (!o)
 			json_decref(s);
@@ -44,9 +45,10 @@ static const char *marker_text(const json_t *v, int *block)
 	if (!json_is_object(v) || json_object_size(v) != 1 || !(it = json_object_iter((json_t *)v)))
 		return NULL;
 	k = json_object_iter_key(it); /* the only key: no hash lookups */
-	if (strcmp(k, MARK_INLINE) && strcmp(k, MARK_BLOCK))
+	/* k is MARK_INLINE or MARK_BLOCK ("\x01" "i" / "\x01" "b"), compared bytewise */
+	if (k[0] != '\x01' || (k[1] != 'i' && k[1] != 'b') || k[2])
 		return NULL;
-	*block = !strcmp(k, MARK_BLOCK);
+	*block = k[1] == 'b';
 	return json_string_value(json_object_iter_value(it));
 }
 
@@ -60,7 +62,7 @@ int engine_emit_raw_add(json_t *map, const char *text)
 {
 	char key[32];
 	json_t *s;
-	size_t n = 0;
+	size_t n = 0, d;
 	const char *k;
 	json_t *val;
 
@@ -72,7 +74,8 @@ int engine_emit_raw_add(json_t *map, const char *text)
 	}
 	/* "\x01r%06zu" without snprintf */
 	{
-		size_t d = 6, m = n;
+		size_t m = n;
+		d = 6;
 		for (size_t t = n / 1000000; t; t /= 10)
 			d++;
 		key[0] = RAW_PREFIX;
@@ -81,7 +84,8 @@ int engine_emit_raw_add(json_t *map, const char *text)
 			key[1 + j] = (char)('0' + m % 10);
 		key[2 + d] = '\0';
 	}
-	if (!text || !(s = engine_emit__text(text, strlen(text))) || json_object_set_new(map, key, s) < 0)
+	/* key: "\x01r" and ASCII digits, 2 + d bytes */
+	if (!text || !(s = engine_emit__text(text, strlen(text))) || json_object_setn_new_nocheck(map, key, 2 + d, s) < 0)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
 	return 0;
 }
@@ -143,16 +147,43 @@ static int all_safe(const char *s, size_t len, int allow_nl)
 	return 1;
 }
 
-static int eq(const char *s, size_t len, const char *w)
-{
-	return strlen(w) == len && memcmp(s, w, len) == 0;
-}
+/* Words YAML 1.1/1.2 resolvers read as null, booleans, infinities, NaN, the value and merge
+ * keys, grouped by length (none is longer than 5 bytes): a string equal to one of them is
+ * quoted. */
+static const char special_1[] = "~yYnN=";
+static const char special_2[][2] = {{'n', 'o'}, {'N', 'o'}, {'N', 'O'}, {'o', 'n'}, {'O', 'n'}, {'O', 'N'}, {'<', '<'}};
+static const char special_3[][3] = {{'y', 'e', 's'}, {'Y', 'e', 's'}, {'Y', 'E', 'S'},
+				    {'o', 'f', 'f'}, {'O', 'f', 'f'}, {'O', 'F', 'F'}};
+static const char special_4[][4] = {{'n', 'u', 'l', 'l'}, {'N', 'u', 'l', 'l'}, {'N', 'U', 'L', 'L'},
+				    {'t', 'r', 'u', 'e'}, {'T', 'r', 'u', 'e'}, {'T', 'R', 'U', 'E'},
+				    {'.', 'i', 'n', 'f'}, {'.', 'I', 'n', 'f'}, {'.', 'I', 'N', 'F'},
+				    {'.', 'n', 'a', 'n'}, {'.', 'N', 'a', 'N'}, {'.', 'N', 'A', 'N'}};
+static const char special_5[][5] = {{'f', 'a', 'l', 's', 'e'}, {'F', 'a', 'l', 's', 'e'}, {'F', 'A', 'L', 'S', 'E'},
+				    {'+', '.', 'i', 'n', 'f'}, {'+', '.', 'I', 'n', 'f'}, {'+', '.', 'I', 'N', 'F'},
+				    {'-', '.', 'i', 'n', 'f'}, {'-', '.', 'I', 'n', 'f'}, {'-', '.', 'I', 'N', 'F'}};
 
-static const char *const special_words[] = {
-	"~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-	"true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
-	".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN",
-	".NAN", "=", "<<", NULL};
+#define SPECIAL_IN(tab, s)                                               \
+	do {                                                             \
+		for (size_t w_ = 0; w_ < sizeof(tab) / sizeof(tab[0]); w_++) \
+			if (!memcmp((s), tab[w_], sizeof(tab[0])))          \
+				return 1;                                \
+	} while (0)
+
+/* 1 when s (len bytes) is one of the words above. */
+static int special_word(const char *s, size_t len)
+{
+	switch (len) {
+	case 1:
+		return s[0] && memchr(special_1, s[0], sizeof(special_1) - 1) != NULL;
+	case 2: SPECIAL_IN(special_2, s); return 0;
+	case 3: SPECIAL_IN(special_3, s); return 0;
+	case 4: SPECIAL_IN(special_4, s); return 0;
+	case 5: SPECIAL_IN(special_5, s); return 0;
+	default:
+		return 0;
+	}
+}
+#undef SPECIAL_IN
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -178,7 +209,7 @@ static int looks_numeric(const char *s, size_t len)
 	return 1;
 }
 
-/* First bytes of special_words. */
+/* First bytes of the special words. */
 static int special_start(char c)
 {
 	switch (c) {
@@ -190,7 +221,8 @@ static int special_start(char c)
 	}
 }
 
-/* Bytes the plain-scalar scan has to look at: controls, DEL, non-ASCII, ':' and ' '. */
+/* Bytes the plain-scalar scan has to look at: controls, DEL, non-ASCII, ':' and ' ' (1); '{'
+ * and '}' (2), noted on the way for the template escaping. */
 static const unsigned char plain_scan[256] = {
 	/* 00 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	/* 10 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -199,7 +231,7 @@ static const unsigned char plain_scan[256] = {
 	/* 40 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	/* 50 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	/* 60 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	/* 70 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	/* 70 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 0, 1,
 	/* 80 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	/* 90 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	/* A0 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -210,10 +242,12 @@ static const unsigned char plain_scan[256] = {
 	/* F0 */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-int engine_emit_plain_ok(const char *s, size_t len)
+/* engine_emit_plain_ok(); when it returns 1 for ASCII text, *braces is set to whether s
+ * holds "{{" or "}}" (else left as it was). */
+static int plain_ok(const char *s, size_t len, int *braces)
 {
 	size_t i;
-	int ascii;
+	int ascii, br = 0;
 
 	if (len == 0)
 		return 0;
@@ -225,6 +259,11 @@ int engine_emit_plain_ok(const char *s, size_t len)
 		unsigned char ch = (unsigned char)s[i];
 		if (!plain_scan[ch])
 			continue;
+		if (plain_scan[ch] == 2) {
+			if (i + 1 < len && (unsigned char)s[i + 1] == ch)
+				br = 1;
+			continue;
+		}
 		if (ch >= 0x80)
 			break;
 		if (ch < 0x20 || ch == 0x7F)
@@ -254,14 +293,20 @@ int engine_emit_plain_ok(const char *s, size_t len)
 		if (s[i] == ' ' && s[i + 1] == '#')
 			return 0;
 	}
-	if (len <= 6 && special_start(s[0]))
-		for (i = 0; special_words[i]; i++)
-			if (eq(s, len, special_words[i]))
-				return 0;
+	if (len <= 5 && special_start(s[0]) && special_word(s, len))
+		return 0;
 	if (looks_numeric(s, len))
 		return 0;
 	/* Go templates: a value that is exactly a template action opener would be confusing. */
+	if (ascii)
+		*braces = br;
 	return 1;
+}
+
+int engine_emit_plain_ok(const char *s, size_t len)
+{
+	int braces;
+	return plain_ok(s, len, &braces);
 }
 
 /* Literal block possible: printable, no tabs/CR, no trailing spaces on lines, no
@@ -442,8 +487,12 @@ static int put_block(dhg_buf *b, const char *s, size_t len, int indent, int flag
 
 int engine_emit_string(dhg_buf *b, const char *s, size_t len, int indent, int flags, int is_key)
 {
-	if (engine_emit_plain_ok(s, len))
+	int braces = -1; /* unknown */
+	if (plain_ok(s, len, &braces)) {
+		if (!braces) /* the scan saw no "{{" / "}}": nothing to escape */
+			return engine_emit__put(b, s, len);
 		return put_text(b, s, len, flags);
+	}
 	if (!is_key && memchr(s, '\n', len) && block_ok(s, len)) {
 		size_t trailing = 0;
 		while (trailing < len && s[len - 1 - trailing] == '\n')
@@ -460,17 +509,21 @@ static int put_scalar(dhg_buf *b, const json_t *v, int indent, int flags)
 	char num[64];
 	const char *t;
 
-	if ((t = engine_number_text(v))) {
-		if (strpbrk(t, "nN") || strpbrk(t, "iI"))
-			return dhg_error_set(DHG_EINVALID,
-					     "the number %s (infinity / not-a-number) cannot be represented: Kubernetes "
-					     "and Helm convert manifests to JSON, which has no such value",
-					     t);
-		return engine_emit__puts(b, t);
-	}
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return engine_emit_string(b, json_string_value(v), json_string_length(v), indent, flags, 0);
+	case JSON_STRING: {
+		const char *s = json_string_value(v);
+		size_t len = json_string_length(v);
+		/* an engine_number value starts with a NUL byte (engine.h): only then ask */
+		if (len >= 2 && !s[0] && (t = engine_number_text(v))) {
+			if (strpbrk(t, "nN") || strpbrk(t, "iI"))
+				return dhg_error_set(DHG_EINVALID,
+						     "the number %s (infinity / not-a-number) cannot be represented: "
+						     "Kubernetes and Helm convert manifests to JSON, which has no such value",
+						     t);
+			return engine_emit__puts(b, t);
+		}
+		return engine_emit_string(b, s, len, indent, flags, 0);
+	}
 	case JSON_INTEGER: {
 		json_int_t iv = json_integer_value(v);
 		unsigned long long u = iv < 0 ? 0ULL - (unsigned long long)iv : (unsigned long long)iv;
@@ -505,36 +558,35 @@ static int put_scalar(dhg_buf *b, const json_t *v, int indent, int flags)
 	}
 }
 
-/* Writes marker/raw lines at `indent`, replacing '\x02' by the indentation number. */
+/* Writes marker/raw lines at `indent`, replacing '\x02' by the indentation number ('\x03' by
+ * that number + 2). */
 static int put_lines(dhg_buf *b, const char *text, int indent)
 {
-	const char *p = text, *nl;
+	const char *p = text;
 	int err;
 	while (*p) {
-		nl = strchr(p, '\n');
-		size_t l = nl ? (size_t)(nl - p) : strlen(p);
 		if ((err = engine_emit__fill(b, ' ', (size_t)indent)) < 0)
 			return err;
-		for (size_t i = 0, from = 0; i <= l; i++) {
-			if (i < l && p[i] != '\x02' && p[i] != '\x03')
-				continue;
-			if ((err = engine_emit__put(b, p + from, i - from)) < 0)
+		for (;;) {
+			size_t l = strcspn(p, "\n\x02\x03");
+			char num[16];
+			int v, k = (int)sizeof(num);
+			if ((err = engine_emit__put(b, p, l)) < 0)
 				return err;
-			from = i + 1;
-			if (i < l) {
-				char num[16];
-				int v = indent + (p[i] == '\x03' ? 2 : 0), k = (int)sizeof(num);
-				do {
-					num[--k] = (char)('0' + v % 10);
-					v /= 10;
-				} while (v && k > 0);
-				if ((err = engine_emit__put(b, num + k, sizeof(num) - (size_t)k)) < 0)
-					return err;
-			}
+			p += l;
+			if (*p != '\x02' && *p != '\x03')
+				break;
+			v = indent + (*p == '\x03' ? 2 : 0);
+			do {
+				num[--k] = (char)('0' + v % 10);
+				v /= 10;
+			} while (v && k > 0);
+			if ((err = engine_emit__put(b, num + k, sizeof(num) - (size_t)k)) < 0)
+				return err;
+			p++;
 		}
 		if ((err = engine_emit__putc(b, '\n')) < 0)
 			return err;
-		p += l;
 		if (*p == '\n')
 			p++;
 	}
@@ -561,13 +613,20 @@ typedef engine_emit__member member;
 
 static int top_rank(const char *k)
 {
-	if (strcmp(k, "apiVersion") == 0)
-		return 0;
-	if (strcmp(k, "kind") == 0)
-		return 1;
-	if (strcmp(k, "metadata") == 0)
-		return 2;
-	return 3;
+	switch (k[0]) { /* one strcmp at most */
+	case 'a': return strcmp(k, "apiVersion") == 0 ? 0 : 3;
+	case 'k': return strcmp(k, "kind") == 0 ? 1 : 3;
+	case 'm': return strcmp(k, "metadata") == 0 ? 2 : 3;
+	default: return 3;
+	}
+}
+
+/* strcmp(a, b) < 0, deciding on the first byte without a call when it differs */
+static inline int key_less(const char *a, const char *b)
+{
+	if (a[0] != b[0])
+		return (unsigned char)a[0] < (unsigned char)b[0];
+	return strcmp(a, b) < 0;
 }
 
 static int cmp_keys_k8s(const void *a, const void *b)
@@ -587,14 +646,26 @@ void engine_emit__sort(engine_emit__member *m, size_t n, int k8s)
 		qsort(m, n, sizeof(*m), k8s ? cmp_keys_k8s : cmp_keys);
 		return;
 	}
+	if (k8s) {
+		for (size_t i = 1; i < n; i++) {
+			engine_emit__member x = m[i];
+			int rx = top_rank(x.k);
+			size_t j = i;
+			while (j > 0) {
+				int ry = top_rank(m[j - 1].k);
+				if (ry < rx || (ry == rx && key_less(m[j - 1].k, x.k)))
+					break;
+				m[j] = m[j - 1];
+				j--;
+			}
+			m[j] = x;
+		}
+		return;
+	}
 	for (size_t i = 1; i < n; i++) {
 		engine_emit__member x = m[i];
-		int rx = k8s ? top_rank(x.k) : 0;
 		size_t j = i;
-		while (j > 0) {
-			int ry = k8s ? top_rank(m[j - 1].k) : 0;
-			if (ry < rx || (ry == rx && strcmp(m[j - 1].k, x.k) < 0))
-				break;
+		while (j > 0 && !key_less(m[j - 1].k, x.k)) {
 			m[j] = m[j - 1];
 			j--;
 		}
@@ -602,29 +673,22 @@ void engine_emit__sort(engine_emit__member *m, size_t n, int k8s)
 	}
 }
 
-static int put_comment(emitter *e, const char *key, int indent)
+/* Writes the comment of the key whose path e->path holds (when comments are on). */
+static int put_comment(emitter *e, int indent)
 {
 	const json_t *c;
-	size_t save = e->path.len;
 	int err = 0;
 
 	if (!e->comments)
 		return 0;
-	if (save && (err = engine_emit__putc(&e->path, '\x1f')) < 0)
-		return err;
-	if ((err = engine_emit__puts(&e->path, key)) < 0)
-		return err;
 	c = json_object_get(e->comments, dhg_buf_cstr(&e->path));
-	e->path.len = save;
-	if (e->path.ptr)
-		e->path.ptr[save] = '\0';
 	if (!json_is_string(c))
 		return 0;
 	const char *p = json_string_value(c);
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-		if ((err = engine_emit__fill(e->b, ' ', (size_t)indent)) < 0 || (err = engine_emit__puts(e->b, "# ")) < 0 ||
+		if ((err = engine_emit__fill(e->b, ' ', (size_t)indent)) < 0 || (err = engine_emit__put(e->b, "# ", 2)) < 0 ||
 		    (err = engine_emit__put(e->b, p, l)) < 0 || (err = engine_emit__putc(e->b, '\n')) < 0)
 			return err;
 		p += l;
@@ -669,13 +733,10 @@ static int emit_value_after_key(emitter *e, const json_t *v, int indent, int dep
 
 static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, int depth, int top)
 {
-	member small_keys[32];
-	const char *small_raws[32];
-	member *keys = small_keys;
-	const char **raws = small_raws;
+	member small_keys[32], small_raws[32];
+	member *keys = small_keys, *raws = small_raws;
 	size_t nk = 0, nr = 0, i, n = json_object_size(m);
-	const char *k;
-	json_t *v;
+	void *it;
 	int err = 0;
 
 	if (depth > MAX_DEPTH)
@@ -684,46 +745,41 @@ static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, i
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
 		goto done;
 	}
-	json_object_foreach((json_t *)m, k, v)
-	{
-		if (k[0] == RAW_PREFIX && k[1] == 'r') {
-			raws[nr++] = k;
-		} else {
-			keys[nk].k = k;
-			keys[nk++].v = v;
-		}
+	for (it = json_object_iter((json_t *)m); it; it = json_object_iter_next((json_t *)m, it)) {
+		const char *k = json_object_iter_key(it);
+		member *x = (k[0] == RAW_PREFIX && k[1] == 'r') ? &raws[nr++] : &keys[nk++];
+		x->k = k;
+		x->v = json_object_iter_value(it);
 	}
 	engine_emit__sort(keys, nk, top && (e->flags & ENGINE_EMIT_K8S_ORDER));
-	qsort(raws, nr, sizeof(*raws), cmp_keys);
+	engine_emit__sort(raws, nr, 0); /* unique keys: the order qsort with strcmp gave */
 	for (i = 0; i < nk; i++) {
 		int ind = (i == 0 && first_inline) ? 0 : indent;
-		if (!(i == 0 && first_inline) && (err = put_comment(e, keys[i].k, indent)) < 0)
-			goto done;
+		size_t save = e->path.len;
+		if (e->comments) {
+			if ((save && (err = engine_emit__putc(&e->path, '\x1f')) < 0) ||
+			    (err = engine_emit__puts(&e->path, keys[i].k)) < 0)
+				goto done;
+			if (!(i == 0 && first_inline) && (err = put_comment(e, indent)) < 0)
+				goto done;
+		}
 		if ((err = engine_emit__fill(e->b, ' ', (size_t)ind)) < 0)
 			goto done;
 		if ((err = engine_emit_string(e->b, keys[i].k, strlen(keys[i].k), indent, e->flags, 1)) < 0)
 			goto done;
 		if ((err = engine_emit__putc(e->b, ':')) < 0)
 			goto done;
-		{
-			size_t save = e->path.len;
-			if (e->comments) {
-				if ((save && (err = engine_emit__putc(&e->path, '\x1f')) < 0) ||
-				    (err = engine_emit__puts(&e->path, keys[i].k)) < 0)
-					goto done;
-			}
-			err = emit_value_after_key(e, keys[i].v, indent, depth);
-			if (e->comments) {
-				e->path.len = save;
-				if (e->path.ptr)
-					e->path.ptr[save] = '\0';
-			}
-			if (err < 0)
-				goto done;
+		err = emit_value_after_key(e, keys[i].v, indent, depth);
+		if (e->comments) {
+			e->path.len = save;
+			if (e->path.ptr)
+				e->path.ptr[save] = '\0';
 		}
+		if (err < 0)
+			goto done;
 	}
 	for (i = 0; i < nr; i++)
-		if ((err = put_lines(e->b, json_string_value(json_object_get(m, raws[i])), indent)) < 0)
+		if ((err = put_lines(e->b, json_string_value(raws[i].v), indent)) < 0)
 			goto done;
 done:
 	if (keys != small_keys)
