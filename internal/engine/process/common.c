@@ -72,32 +72,52 @@ const char *engine_process__what(char *buf, size_t size, const engine_process__i
 	return buf;
 }
 
+/* ASCII letter, digit or '_' (the C locale's isalnum, which the program runs in) */
+static int ident_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
 static int is_ident(const char *s)
 {
-	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+	unsigned char c = (unsigned char)s[0];
+	if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'))
 		return 0;
 	for (const char *p = s; *p; p++)
-		if (!(isalnum((unsigned char)*p) || *p == '_'))
+		if (!ident_char((unsigned char)*p))
 			return 0;
 	return 1;
 }
 
+/* s as a Go string literal: runs of ordinary bytes copied at once, '"' and '\\' escaped,
+ * control bytes as \xNN. */
 static int put_go_string(dhg_buf *b, const char *s)
 {
+	static const char hex[] = "0123456789abcdef";
+	const char *p = s, *from = s;
 	int err;
-	if ((err = dhg_buf_putc(b, '"')) < 0)
+	if ((err = engine_emit__putc(b, '"')) < 0)
 		return err;
-	for (const char *p = s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			err = dhg_buf_printf(b, "\\%c", *p);
-		else if ((unsigned char)*p < 0x20)
-			err = dhg_buf_printf(b, "\\x%02x", (unsigned char)*p);
-		else
-			err = dhg_buf_putc(b, *p);
+	for (;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if ((err = engine_emit__put(b, from, (size_t)(p - from))) < 0)
+			return err;
+		if (!c)
+			break;
+		if (c < 0x20) {
+			char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+			err = engine_emit__put(b, esc, 4);
+		} else {
+			char esc[2] = {'\\', (char)c};
+			err = engine_emit__put(b, esc, 2);
+		}
 		if (err < 0)
 			return err;
+		from = p + 1;
 	}
-	return dhg_buf_putc(b, '"');
+	return engine_emit__putc(b, '"');
 }
 
 int engine_process__vref(dhg_buf *b, const engine_process__item *it, const char *const *path)
@@ -110,23 +130,23 @@ int engine_process__vref(dhg_buf *b, const engine_process__item *it, const char 
 	segs[n++] = it->vsub;
 	for (size_t i = 0; path && path[i] && n < 64; i++)
 		segs[n++] = path[i];
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && all_ident; i++)
 		if (!is_ident(segs[i]))
 			all_ident = 0;
 	if (all_ident) {
-		if ((err = dhg_buf_puts(b, ".Values")) < 0)
+		if ((err = engine_emit__put(b, ".Values", 7)) < 0)
 			return err;
 		for (size_t i = 0; i < n; i++)
-			if ((err = dhg_buf_putc(b, '.')) < 0 || (err = dhg_buf_puts(b, segs[i])) < 0)
+			if ((err = engine_emit__putc(b, '.')) < 0 || (err = engine_emit__puts(b, segs[i])) < 0)
 				return err;
 		return 0;
 	}
-	if ((err = dhg_buf_puts(b, "(index .Values")) < 0)
+	if ((err = engine_emit__put(b, "(index .Values", 14)) < 0)
 		return err;
 	for (size_t i = 0; i < n; i++)
-		if ((err = dhg_buf_putc(b, ' ')) < 0 || (err = put_go_string(b, segs[i])) < 0)
+		if ((err = engine_emit__putc(b, ' ')) < 0 || (err = put_go_string(b, segs[i])) < 0)
 			return err;
-	return dhg_buf_putc(b, ')');
+	return engine_emit__putc(b, ')');
 }
 
 #define KEY_CAP 1024 /* values paths for comments: longer ones are cut (and lose their comment) */
@@ -467,6 +487,7 @@ int engine_process__extra_add(engine_process__ctx *ctx, const char *path, const 
 
 static const char *const std_labels[] = {"helm.sh/chart", "app.kubernetes.io/name", "app.kubernetes.io/instance",
 					 "app.kubernetes.io/version", "app.kubernetes.io/managed-by", NULL};
+static const size_t std_len[] = {13, 22, 26, 25, 28};
 
 static int add_labels(engine_process__ctx *ctx, json_t *meta)
 {
@@ -480,9 +501,15 @@ static int add_labels(engine_process__ctx *ctx, json_t *meta)
 	}
 	if (!json_is_object(labels))
 		return 0;
-	for (size_t i = 0; std_labels[i]; i++)
-		if (json_object_get(labels, std_labels[i]))
-			present = 1;
+	/* which std_labels are there: one walk over the (few) labels instead of a hash lookup per
+	 * standard label; keys compared with their length, as json_object_get() would */
+	for (void *li = json_object_iter(labels); li; li = json_object_iter_next(labels, li)) {
+		const char *k = json_object_iter_key(li);
+		size_t kl = json_object_iter_key_len(li);
+		for (size_t i = 0; std_labels[i]; i++)
+			if (kl == std_len[i] && !memcmp(k, std_labels[i], kl))
+				present |= 1 << i;
+	}
 	if (!present) {
 		char small[160];
 		size_t n = 0;
@@ -502,7 +529,7 @@ static int add_labels(engine_process__ctx *ctx, json_t *meta)
 	for (size_t i = 0; std_labels[i]; i++) {
 		char buf[512];
 		size_t n = 0;
-		if (json_object_get(labels, std_labels[i]))
+		if (present & (1 << i))
 			continue;
 		buf[0] = '\0';
 		if (i == 3)
