@@ -40,6 +40,11 @@ int dhg_buf_put(dhg_buf *b, const void *data, size_t len)
 	return 0;
 }
 
+int dhg_buf_reserve(dhg_buf *b, size_t n)
+{
+	return grow(b, n);
+}
+
 int dhg_buf_puts(dhg_buf *b, const char *s)
 {
 	return dhg_buf_put(b, s, strlen(s));

@@ -26,6 +26,10 @@ int dhg_buf_putc(dhg_buf *b, char c);
 int dhg_buf_printf(dhg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append `n` copies of `c`. */
 int dhg_buf_fill(dhg_buf *b, char c, size_t n);
+/* Makes room for n more bytes and the NUL after them, so that up to n bytes can be written
+ * at ptr + len directly (then len updated and ptr[len] = '\0' by the writer). Returns 0 or
+ * DHG_ETOOBIG / DHG_ENOMEM as dhg_buf_put would for n bytes; len and contents unchanged. */
+int dhg_buf_reserve(dhg_buf *b, size_t n);
 
 /* The contents as a C string; "" for an empty buffer. Borrowed. */
 const char *dhg_buf_cstr(const dhg_buf *b);

@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 #include "engine/generate/emit.h"
 #include "util/buf.h"
+#include "util/error.h"
 
 enum { PLAIN, DQ, LIT };
 
@@ -69,7 +70,8 @@ static const struct {
 	{"a\tb", DQ}, {"a\x01" "b", DQ}, {"\xc2\x85", DQ}, {"a\xe2\x80\xa8" "b", DQ}, {"\xef\xbb\xbfx", DQ},
 	{"back\\slash \"q\"", PLAIN}, {"a\nb", LIT}, {"a\nb\n", LIT}, {"a\n\n", LIT}, {"  lead\nx\n", LIT},
 	{"\n\n  x\n", LIT}, {"trail \nx", DQ}, {"a\tb\nc", DQ}, {"\n", DQ}, {"\n\n", DQ}, {"a\r\nb", DQ},
-	{"x\n \ny", DQ}, {"#!/bin/sh\necho {{ hi }}\n", LIT},
+	{"x\n \ny", DQ}, {"#!/bin/sh\necho {{ hi }}\n", LIT}, {"NULL", DQ}, {"+.INF", DQ}, {".NAN", DQ}, {"ON", DQ},
+	{"Off", DQ}, {"YES", DQ}, {"nul", PLAIN}, {"yess", PLAIN}, {"Tru", PLAIN}, {"<", PLAIN}, {"falsey", PLAIN},
 };
 
 START_TEST(test_engine_emit__quoting_table_roundtrip)
@@ -232,6 +234,33 @@ START_TEST(test_engine_emit__values_comments)
 }
 END_TEST
 
+/* A buffer limit reached anywhere in a document (keys, plain values, quoted values, markers,
+ * raw lines) fails with DHG_ETOOBIG; a limit of exactly the document's length does not. */
+START_TEST(test_engine_emit__buffer_limit)
+{
+	json_t *o = json_pack("{s:s,s:{s:s,s:[s,i]},s:s}", "apiVersion", "v1", "metadata", "name", "web {{x}}", "items",
+			      "yes", 7, "z", "plain text");
+	dhg_buf full = DHG_BUF_INIT(0);
+	json_object_set_new(json_object_get(o, "metadata"), "m", engine_emit_marker_inline("{{ .Values.x | toJson }}"));
+	ck_assert_int_eq(engine_emit_raw_add(json_object_get(o, "metadata"), "{{- include \"c.labels\" . | nindent \x02 }}"), 0);
+	ck_assert_int_eq(engine_emit_yaml(&full, o, ENGINE_EMIT_TEMPLATE | ENGINE_EMIT_K8S_ORDER, NULL), 0);
+	for (size_t max = 1; max <= full.len; max++) {
+		dhg_buf b = DHG_BUF_INIT(max);
+		int err = engine_emit_yaml(&b, o, ENGINE_EMIT_TEMPLATE | ENGINE_EMIT_K8S_ORDER, NULL);
+		if (max < full.len) {
+			ck_assert_int_eq(err, DHG_ETOOBIG);
+			ck_assert_uint_le(b.len, max);
+		} else {
+			ck_assert_int_eq(err, 0);
+			ck_assert_str_eq(dhg_buf_cstr(&b), dhg_buf_cstr(&full));
+		}
+		dhg_buf_dispose(&b);
+	}
+	dhg_buf_dispose(&full);
+	json_decref(o);
+}
+END_TEST
+
 Suite *engine_emit_suite(void)
 {
 	Suite *s = suite_create("engine_emit");
@@ -242,6 +271,7 @@ Suite *engine_emit_suite(void)
 	tcase_add_test(tc, test_engine_emit__numbers_and_order);
 	tcase_add_test(tc, test_engine_emit__nested_and_markers);
 	tcase_add_test(tc, test_engine_emit__values_comments);
+	tcase_add_test(tc, test_engine_emit__buffer_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

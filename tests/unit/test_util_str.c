@@ -83,6 +83,15 @@ START_TEST(test_util_str__buf_limit)
 	dhg_buf_consume(&b, 4);
 	ck_assert_str_eq(dhg_buf_cstr(&b), "5678");
 	dhg_buf_dispose(&b);
+	/* reserve: room for n bytes and the NUL, or DHG_ETOOBIG beyond the limit; len unchanged */
+	ck_assert_int_eq(dhg_buf_puts(&b, "ab"), 0);
+	ck_assert_int_eq(dhg_buf_reserve(&b, 6), 0);
+	ck_assert_uint_ge(b.cap, 9);
+	ck_assert_uint_eq(b.len, 2);
+	ck_assert_str_eq(dhg_buf_cstr(&b), "ab");
+	ck_assert_int_eq(dhg_buf_reserve(&b, 7), DHG_ETOOBIG);
+	ck_assert_uint_eq(b.len, 2);
+	dhg_buf_dispose(&b);
 }
 END_TEST
 

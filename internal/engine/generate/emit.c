@@ -698,6 +698,39 @@ static int put_comment(emitter *e, int indent)
 	return 0;
 }
 
+/* 1 when engine_emit_string() writes s as it is (plain, nothing to escape). */
+static int plain_as_is(const char *s, size_t len, int flags)
+{
+	int braces = -1;
+	return plain_ok(s, len, &braces) && (braces == 0 || !(flags & ENGINE_EMIT_TEMPLATE));
+}
+
+/* `<ind spaces><key>:` (the key as engine_emit_string(..., is_key = 1) writes it); the usual
+ * plain key in one reserved write. */
+static int put_key(emitter *e, int ind, const char *k, int indent)
+{
+	size_t kl = strlen(k);
+	int err;
+	if (plain_as_is(k, kl, e->flags)) {
+		dhg_buf *b = e->b;
+		size_t n = (size_t)ind + kl + 1;
+		char *p;
+		if ((err = engine_emit__reserve(b, n)) < 0)
+			return err;
+		p = b->ptr + b->len;
+		memset(p, ' ', (size_t)ind);
+		memcpy(p + ind, k, kl);
+		p[ind + kl] = ':';
+		b->len += n;
+		b->ptr[b->len] = '\0';
+		return 0;
+	}
+	if ((err = engine_emit__fill(e->b, ' ', (size_t)ind)) < 0 ||
+	    (err = engine_emit_string(e->b, k, kl, indent, e->flags, 1)) < 0)
+		return err;
+	return engine_emit__putc(e->b, ':');
+}
+
 static int emit_value_after_key(emitter *e, const json_t *v, int indent, int depth)
 {
 	/* indent: the indentation of the key; children go to indent + 2 */
@@ -723,6 +756,23 @@ static int emit_value_after_key(emitter *e, const json_t *v, int indent, int dep
 		if ((err = engine_emit__putc(e->b, '\n')) < 0)
 			return err;
 		return emit_seq(e, v, indent + 2, 0, depth + 1);
+	}
+	if (json_is_string(v)) { /* the usual plain string: ` <text>\n` in one reserved write */
+		const char *s = json_string_value(v);
+		size_t len = json_string_length(v);
+		if (!(len >= 2 && !s[0]) && plain_as_is(s, len, e->flags)) { /* not an engine_number */
+			dhg_buf *b = e->b;
+			char *p;
+			if ((err = engine_emit__reserve(b, len + 2)) < 0)
+				return err;
+			p = b->ptr + b->len;
+			p[0] = ' ';
+			memcpy(p + 1, s, len);
+			p[len + 1] = '\n';
+			b->len += len + 2;
+			b->ptr[b->len] = '\0';
+			return 0;
+		}
 	}
 	if ((err = engine_emit__putc(e->b, ' ')) < 0)
 		return err;
@@ -763,11 +813,7 @@ static int emit_map(emitter *e, const json_t *m, int indent, int first_inline, i
 			if (!(i == 0 && first_inline) && (err = put_comment(e, indent)) < 0)
 				goto done;
 		}
-		if ((err = engine_emit__fill(e->b, ' ', (size_t)ind)) < 0)
-			goto done;
-		if ((err = engine_emit_string(e->b, keys[i].k, strlen(keys[i].k), indent, e->flags, 1)) < 0)
-			goto done;
-		if ((err = engine_emit__putc(e->b, ':')) < 0)
+		if ((err = put_key(e, ind, keys[i].k, indent)) < 0)
 			goto done;
 		err = emit_value_after_key(e, keys[i].v, indent, depth);
 		if (e->comments) {

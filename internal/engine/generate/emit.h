@@ -95,7 +95,15 @@ static inline json_t *engine_emit__text(const char *s, size_t len)
  * (limit and growth handled there), inlined when the buffer already has room. */
 static inline int engine_emit__room(const dhg_buf *b, size_t n)
 {
-	return n < b->cap && b->len < b->cap - n && b->len + n <= (b->max ? b->max : DHG_BUF_DEFAULT_MAX);
+	/* len < cap once allocated, len == cap == 0 before: cap - len > n is len + n < cap without
+	 * overflow (the byte at len + n is the terminating NUL) */
+	return b->cap - b->len > n && b->len + n <= (b->max ? b->max : DHG_BUF_DEFAULT_MAX);
+}
+
+/* Makes room for n more bytes (dhg_buf_reserve), inline when there is. */
+static inline int engine_emit__reserve(dhg_buf *b, size_t n)
+{
+	return engine_emit__room(b, n) ? 0 : dhg_buf_reserve(b, n);
 }
 
 static inline int engine_emit__put(dhg_buf *b, const void *s, size_t n)
