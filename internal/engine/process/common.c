@@ -44,15 +44,20 @@ char *engine_process__camel(const char *name)
 	return out;
 }
 
-/* Appends s to buf (size > 0, *len < size) as snprintf would: cut at size - 1. */
-static void cat(char *buf, size_t size, size_t *len, const char *s)
+void engine_process__cat(char *buf, size_t size, size_t *len, const char *s, size_t max)
 {
-	size_t l = strlen(s);
+	size_t l = strnlen(s, max);
 	if (l > size - 1 - *len)
 		l = size - 1 - *len;
 	memcpy(buf + *len, s, l);
 	*len += l;
 	buf[*len] = '\0';
+}
+
+/* Appends s to buf (size > 0, *len < size) as snprintf would: cut at size - 1. */
+static void cat(char *buf, size_t size, size_t *len, const char *s)
+{
+	engine_process__cat(buf, size, len, s, (size_t)-1);
 }
 
 const char *engine_process__what(char *buf, size_t size, const engine_process__item *it)
@@ -72,21 +77,26 @@ const char *engine_process__what(char *buf, size_t size, const engine_process__i
 	return buf;
 }
 
-/* ASCII letter, digit or '_' (the C locale's isalnum, which the program runs in) */
-static int ident_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
+/* 1: ASCII letter or '_' (may start an identifier), 2: digit (C locale, which the program runs
+ * in: isalpha / isalnum are ASCII) */
+static const unsigned char ident_tab[256] = {
+	['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+	['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+	['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+	['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['0'] = 2,
+	['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
+};
 
 static int is_ident(const char *s)
 {
-	unsigned char c = (unsigned char)s[0];
-	if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'))
+	const unsigned char *p = (const unsigned char *)s;
+	if (ident_tab[*p] != 1)
 		return 0;
-	for (const char *p = s; *p; p++)
-		if (!ident_char((unsigned char)*p))
-			return 0;
-	return 1;
+	while (ident_tab[*++p])
+		;
+	return !*p;
 }
 
 /* s as a Go string literal: runs of ordinary bytes copied at once, '"' and '\\' escaped,
@@ -254,7 +264,7 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 	char key[KEY_CAP], what[512], text[1024];
 	const char *segs[64];
 	size_t n = 0, klen = 0, i = 0;
-	int err = 0;
+	int err = 0, have_what = 0; /* what[] holds engine_process__what(it) */
 
 	if (!v)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
@@ -284,7 +294,8 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 				size_t tl = 0;
 				text[0] = '\0';
 				cat(text, sizeof(text), &tl, "-- Settings of ");
-				cat(text, sizeof(text), &tl, engine_process__what(what, sizeof(what), it));
+				cat(text, sizeof(text), &tl, have_what ? what : engine_process__what(what, sizeof(what), it));
+				have_what = 1;
 				if ((err = comment_set(ctx, it, key, klen, text, tl)) < 0)
 					goto done;
 			}
@@ -306,7 +317,7 @@ int engine_process__vset(engine_process__ctx *ctx, engine_process__item *it, jso
 		cat(text, sizeof(text), &tl, "-- ");
 		cat(text, sizeof(text), &tl, comment);
 		cat(text, sizeof(text), &tl, " (");
-		cat(text, sizeof(text), &tl, engine_process__what(what, sizeof(what), it));
+		cat(text, sizeof(text), &tl, have_what ? what : engine_process__what(what, sizeof(what), it));
 		cat(text, sizeof(text), &tl, ")");
 		err = comment_set(ctx, it, key, klen, text, tl);
 	}

@@ -183,7 +183,9 @@ static int secret_section(engine_process__ctx *ctx, engine_process__item *it, co
 			}
 			esc[el] = '\0';
 			char plain[256];
-			snprintf(plain, sizeof(plain), "%s", keys[i]);
+			size_t pl = 0; /* snprintf("%s") */
+			plain[0] = '\0';
+			engine_process__cat(plain, sizeof(plain), &pl, keys[i], (size_t)-1);
 			for (char *p = plain; *p; p++)
 				if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
 					*p = '_';

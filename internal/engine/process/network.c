@@ -50,9 +50,14 @@ int engine_process__service(engine_process__ctx *ctx, engine_process__item *it)
 			}
 		}
 		json_object_set_new(used, key, json_true());
-		snprintf(cm, sizeof(cm), "Service port %s", pn ? pn : "");
-		if (!pn)
+		if (pn) { /* "Service port %s" */
+			size_t cl = 0;
+			cm[0] = '\0';
+			engine_process__cat(cm, sizeof(cm), &cl, "Service port ", (size_t)-1);
+			engine_process__cat(cm, sizeof(cm), &cl, pn, (size_t)-1);
+		} else {
 			snprintf(cm, sizeof(cm), "Service port #%zu", i + 1);
+		}
 		err = engine_process__param_scalar(ctx, it, p, "port", cm, P("ports", key));
 		free(key);
 		if (err < 0)

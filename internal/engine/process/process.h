@@ -94,6 +94,10 @@ int engine_process__values_safe(const json_t *v);
 /* Human description "Deployment web" for comments/messages. Written into buf. */
 const char *engine_process__what(char *buf, size_t size, const engine_process__item *it);
 
+/* Appends at most max bytes of s to buf (size > 0, *len < size) as snprintf("%.*s") would:
+ * cut at size - 1. For comment texts built without printf. */
+void engine_process__cat(char *buf, size_t size, size_t *len, const char *s, size_t max);
+
 /* Kind processors. */
 int engine_process__workload(engine_process__ctx *ctx, engine_process__item *it);
 int engine_process__service(engine_process__ctx *ctx, engine_process__item *it);

@@ -80,7 +80,11 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 		}
 		{
 			char cm[256];
-			snprintf(cm, sizeof(cm), "Image of container %s: repository, tag and optional digest", name);
+			size_t cl = 0; /* "Image of container %s: repository, tag and optional digest" */
+			cm[0] = '\0';
+			engine_process__cat(cm, sizeof(cm), &cl, "Image of container ", (size_t)-1);
+			engine_process__cat(cm, sizeof(cm), &cl, name, (size_t)-1);
+			engine_process__cat(cm, sizeof(cm), &cl, ": repository, tag and optional digest", (size_t)-1);
 			if ((err = engine_process__vset(ctx, it, iv, cm, P(group, cname, "image"))) < 0)
 				goto done;
 		}
@@ -99,7 +103,10 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 	}
 	{
 		char cm[256];
-		snprintf(cm, sizeof(cm), "Resource requests and limits of container %s", name);
+		size_t cl = 0; /* "Resource requests and limits of container %s" */
+		cm[0] = '\0';
+		engine_process__cat(cm, sizeof(cm), &cl, "Resource requests and limits of container ", (size_t)-1);
+		engine_process__cat(cm, sizeof(cm), &cl, name, (size_t)-1);
 		if ((err = engine_process__param_block(ctx, it, c, "resources", cm, P(group, cname, "resources"))) < 0)
 			goto done;
 	}
@@ -122,7 +129,12 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 			}
 			{
 				char cm[320];
-				snprintf(cm, sizeof(cm), "Environment variable %.200s of container %s", en, name);
+				size_t cl = 0; /* "Environment variable %.200s of container %s" */
+				cm[0] = '\0';
+				engine_process__cat(cm, sizeof(cm), &cl, "Environment variable ", (size_t)-1);
+				engine_process__cat(cm, sizeof(cm), &cl, en, 200);
+				engine_process__cat(cm, sizeof(cm), &cl, " of container ", (size_t)-1);
+				engine_process__cat(cm, sizeof(cm), &cl, name, (size_t)-1);
 				if ((err = engine_process__param_scalar(ctx, it, e, "value", cm, P(group, cname, "env", en))) < 0)
 					goto done;
 			}
