@@ -393,6 +393,16 @@ static int put_dquoted(dhg_buf *b, const char *s, size_t len, int flags)
 	if ((err = engine_emit__putc(&tmp, '"')) < 0)
 		goto done;
 	while (i < len) {
+		/* a run of printable ASCII other than '"' and '\\' is copied as it is */
+		size_t r = i;
+		while (r < len && (unsigned char)s[r] >= 0x20 && (unsigned char)s[r] < 0x7F && s[r] != '"' && s[r] != '\\')
+			r++;
+		if (r > i) {
+			if ((err = engine_emit__put(&tmp, s + i, r - i)) < 0)
+				goto done;
+			i = r;
+			continue;
+		}
 		n = utf8_next((const unsigned char *)s + i, len - i, &c);
 		if (!n) { /* not UTF-8 (cannot come from jansson); write the byte as a code point */
 			c = (unsigned char)s[i];
@@ -686,7 +696,8 @@ static int put_comment(emitter *e, int indent)
 
 	if (!e->comments)
 		return 0;
-	c = json_object_get(e->comments, dhg_buf_cstr(&e->path));
+	/* the path is keys up to their first NUL (engine_emit__puts) and '\x1f': no NUL inside */
+	c = json_object_getn(e->comments, dhg_buf_cstr(&e->path), e->path.len);
 	if (!json_is_string(c))
 		return 0;
 	const char *p = json_string_value(c);
