@@ -437,8 +437,9 @@ int engine_process__param_scalar(engine_process__ctx *ctx, engine_process__item 
 		return 0;
 	if ((err = engine_process__vset(ctx, it, json_incref(v), comment, path)) < 0)
 		return err;
-	if ((err = dhg_buf_puts(&b, "{{ ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
-	    (err = dhg_buf_puts(&b, " | toJson }}")) < 0)
+	/* one allocation for the usual reference (instead of growing from 64 bytes) */
+	if ((err = dhg_buf_reserve(&b, MARKER_RESERVE)) < 0 || (err = engine_emit__puts(&b, "{{ ")) < 0 ||
+	    (err = engine_process__vref(&b, it, path)) < 0 || (err = engine_emit__puts(&b, " | toJson }}")) < 0)
 		goto done;
 	err = set_marker(parent, iter, engine_emit_marker_inline(dhg_buf_cstr(&b)));
 done:
@@ -459,8 +460,8 @@ int engine_process__param_block(engine_process__ctx *ctx, engine_process__item *
 	if ((err = engine_process__vset(ctx, it, json_incref(v), comment, path)) < 0 ||
 	    (err = engine_process__vopaque(ctx, it, path)) < 0)
 		return err;
-	if ((err = dhg_buf_puts(&b, "{{- toYaml ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0 ||
-	    (err = dhg_buf_puts(&b, " | nindent \x02 }}")) < 0)
+	if ((err = dhg_buf_reserve(&b, MARKER_RESERVE)) < 0 || (err = engine_emit__puts(&b, "{{- toYaml ")) < 0 ||
+	    (err = engine_process__vref(&b, it, path)) < 0 || (err = engine_emit__puts(&b, " | nindent \x02 }}")) < 0)
 		goto done;
 	err = set_marker(parent, iter, engine_emit_marker_block(dhg_buf_cstr(&b)));
 done:

@@ -116,9 +116,9 @@ int engine_process__configmap(engine_process__ctx *ctx, engine_process__item *it
 			if ((err = engine_process__vset(ctx, it, json_incref(v), "ConfigMap data",
 							P("data", keys[i]))) < 0)
 				goto done;
-			if ((err = dhg_buf_puts(&b, "{{ ")) < 0 ||
+			if ((err = engine_emit__puts(&b, "{{ ")) < 0 ||
 			    (err = engine_process__vref(&b, it, P("data", keys[i]))) < 0 ||
-			    (err = dhg_buf_puts(&b, " | toJson }}")) < 0)
+			    (err = engine_emit__puts(&b, " | toJson }}")) < 0)
 				goto done;
 		}
 		if ((err = set_inline(data, keys[i], dhg_buf_cstr(&b))) < 0)
@@ -197,7 +197,7 @@ static int secret_section(engine_process__ctx *ctx, engine_process__item *it, co
 					       is_data ? " | b64enc" : "", " | toJson }}"};
 			err = 0;
 			for (size_t pi = 0; !err && pi < sizeof(parts) / sizeof(parts[0]); pi++)
-				err = dhg_buf_puts(&b, parts[pi]);
+				err = engine_emit__puts(&b, parts[pi]);
 		}
 		if (err < 0)
 			goto done;
@@ -254,8 +254,8 @@ static int external_secret(engine_process__ctx *ctx, engine_process__item *it)
 	if ((err = engine_process__vset(ctx, it, json_string(it->name), "Key of the secret in the external store",
 					P("remoteKey"))) < 0)
 		goto done;
-	if ((err = dhg_buf_puts(&b, "{{ ")) < 0 || (err = engine_process__vref(&b, it, P("remoteKey"))) < 0 ||
-	    (err = dhg_buf_puts(&b, " | toJson }}")) < 0)
+	if ((err = engine_emit__puts(&b, "{{ ")) < 0 || (err = engine_process__vref(&b, it, P("remoteKey"))) < 0 ||
+	    (err = engine_emit__puts(&b, " | toJson }}")) < 0)
 		goto done;
 	err = DHG_ENOMEM;
 	if (!(list = json_array()) || json_object_set_new(spec, "data", list) < 0)

@@ -107,7 +107,7 @@ int engine_process__ingress(engine_process__ctx *ctx, engine_process__item *it)
 	json_array_foreach(rules, i, r)
 	{
 		dhg_buf_clear(&b);
-		if ((err = dhg_buf_puts(&b, "{{ index ")) < 0 || (err = engine_process__vref(&b, it, P("hosts"))) < 0 ||
+		if ((err = engine_emit__puts(&b, "{{ index ")) < 0 || (err = engine_process__vref(&b, it, P("hosts"))) < 0 ||
 		    (err = dhg_buf_printf(&b, " %zu | toJson }}", i)) < 0)
 			goto done;
 		if (json_object_set_new(r, "host", engine_emit_marker_inline(dhg_buf_cstr(&b))) < 0) {

@@ -98,6 +98,9 @@ const char *engine_process__what(char *buf, size_t size, const engine_process__i
  * cut at size - 1. For comment texts built without printf. */
 void engine_process__cat(char *buf, size_t size, size_t *len, const char *s, size_t max);
 
+/* Initial room of the buffers marker texts are built in (most fit). */
+#define MARKER_RESERVE 192
+
 /* Kind processors. */
 int engine_process__workload(engine_process__ctx *ctx, engine_process__item *it);
 int engine_process__service(engine_process__ctx *ctx, engine_process__item *it);

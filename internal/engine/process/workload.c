@@ -88,10 +88,10 @@ static int do_container(engine_process__ctx *ctx, engine_process__item *it, json
 			if ((err = engine_process__vset(ctx, it, iv, cm, P(group, cname, "image"))) < 0)
 				goto done;
 		}
-		if ((err = dhg_buf_puts(&b, "{{ include \"")) < 0 || (err = dhg_buf_puts(&b, ctx->chart)) < 0 ||
-		    (err = dhg_buf_puts(&b, ".image\" ")) < 0 ||
+		if ((err = engine_emit__puts(&b, "{{ include \"")) < 0 || (err = engine_emit__puts(&b, ctx->chart)) < 0 ||
+		    (err = engine_emit__puts(&b, ".image\" ")) < 0 ||
 		    (err = engine_process__vref(&b, it, P(group, cname, "image"))) < 0 ||
-		    (err = dhg_buf_puts(&b, " | toJson }}")) < 0)
+		    (err = engine_emit__puts(&b, " | toJson }}")) < 0)
 			goto done;
 		if (json_object_set_new(c, "image", engine_emit_marker_inline(dhg_buf_cstr(&b))) < 0) {
 			err = dhg_error_set(DHG_ENOMEM, "out of memory");
@@ -227,8 +227,8 @@ static int checksum_line(engine_process__ctx *ctx, engine_process__item *it, con
 	for (size_t i = 0; i < names.len; i++) {
 		const char *p;
 		dhg_buf_clear(&key);
-		if ((err = dhg_buf_puts(&key, it->ns ? it->ns : "")) < 0 || (err = dhg_buf_putc(&key, '\x1f')) < 0 ||
-		    (err = dhg_buf_puts(&key, names.v[i])) < 0)
+		if ((err = engine_emit__puts(&key, it->ns ? it->ns : "")) < 0 || (err = engine_emit__putc(&key, '\x1f')) < 0 ||
+		    (err = engine_emit__puts(&key, names.v[i])) < 0)
 			goto done;
 		if ((p = json_string_value(json_object_get(ctx->configmaps, dhg_buf_cstr(&key)))))
 			paths[np++] = p;
@@ -242,18 +242,18 @@ static int checksum_line(engine_process__ctx *ctx, engine_process__item *it, con
 			paths[j] = paths[j - 1];
 			paths[j - 1] = t;
 		}
-	if ((err = dhg_buf_puts(&b, "checksum/config: {{ ")) < 0)
+	if ((err = engine_emit__puts(&b, "checksum/config: {{ ")) < 0)
 		goto done;
-	if (np > 1 && (err = dhg_buf_puts(&b, "print")) < 0)
+	if (np > 1 && (err = engine_emit__puts(&b, "print")) < 0)
 		goto done;
 	for (size_t i = 0; i < np; i++) {
 		const char *base = strchr(paths[i], '/');
-		if ((err = dhg_buf_puts(&b, np > 1 ? " (include (print $.Template.BasePath \"" :
+		if ((err = engine_emit__puts(&b, np > 1 ? " (include (print $.Template.BasePath \"" :
 						     "(include (print $.Template.BasePath \"")) < 0 ||
-		    (err = dhg_buf_puts(&b, base ? base : paths[i])) < 0 || (err = dhg_buf_puts(&b, "\") $)")) < 0)
+		    (err = engine_emit__puts(&b, base ? base : paths[i])) < 0 || (err = engine_emit__puts(&b, "\") $)")) < 0)
 			goto done;
 	}
-	if ((err = dhg_buf_puts(&b, " | sha256sum | quote }}")) < 0)
+	if ((err = engine_emit__puts(&b, " | sha256sum | quote }}")) < 0)
 		goto done;
 	if (!(*out = dhg_buf_detach(&b, NULL)))
 		err = dhg_error_set(DHG_ENOMEM, "out of memory");
@@ -275,13 +275,14 @@ static int with_block(engine_process__ctx *ctx, engine_process__item *it, json_t
 		return err;
 	if ((err = engine_process__vopaque(ctx, it, path)) < 0)
 		return err;
-	if ((err = dhg_buf_puts(&b, "{{- with ")) < 0 || (err = engine_process__vref(&b, it, path)) < 0)
+	if ((err = dhg_buf_reserve(&b, MARKER_RESERVE)) < 0 || (err = engine_emit__puts(&b, "{{- with ")) < 0 ||
+	    (err = engine_process__vref(&b, it, path)) < 0)
 		goto done;
 	if (field) {
-		if ((err = dhg_buf_puts(&b, " }}\n")) == 0 && (err = dhg_buf_puts(&b, field)) == 0)
-			err = dhg_buf_puts(&b, ":\n  {{- toYaml . | nindent \x03 }}\n{{- end }}");
+		if ((err = engine_emit__puts(&b, " }}\n")) == 0 && (err = engine_emit__puts(&b, field)) == 0)
+			err = engine_emit__puts(&b, ":\n  {{- toYaml . | nindent \x03 }}\n{{- end }}");
 	} else
-		err = dhg_buf_puts(&b, " }}\n{{- toYaml . | nindent \x02 }}\n{{- end }}");
+		err = engine_emit__puts(&b, " }}\n{{- toYaml . | nindent \x02 }}\n{{- end }}");
 	if (err < 0)
 		goto done;
 	err = engine_emit_raw_add(map, dhg_buf_cstr(&b));
@@ -410,9 +411,9 @@ static int do_template_meta(engine_process__ctx *ctx, engine_process__item *it, 
 		/* The with-block rides as a raw entry; the default is already set above. */
 		{
 			dhg_buf b = DHG_BUF_INIT(0);
-			if ((err = dhg_buf_puts(&b, "{{- with ")) < 0 ||
+			if ((err = engine_emit__puts(&b, "{{- with ")) < 0 ||
 			    (err = engine_process__vref(&b, it, P("podLabels"))) < 0 ||
-			    (err = dhg_buf_puts(&b, " }}\n{{- toYaml . | nindent \x02 }}\n{{- end }}")) < 0 ||
+			    (err = engine_emit__puts(&b, " }}\n{{- toYaml . | nindent \x02 }}\n{{- end }}")) < 0 ||
 			    (err = engine_emit_raw_add(labels, dhg_buf_cstr(&b))) < 0) {
 				dhg_buf_dispose(&b);
 				goto done;
