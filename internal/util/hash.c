@@ -4,12 +4,34 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct dhg_sha256 {
 	EVP_MD_CTX *ctx;
 };
+
+/* SHA-256 comes from a library context of our own, made once. OpenSSL 3.0 keeps using its
+ * default context after an allocation failed while making it (a NULL lock, then a crash:
+ * found by failing each allocation of a run in turn); OSSL_LIB_CTX_new() reports that
+ * failure instead, and nothing of OpenSSL is used for hashing afterwards. */
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static OSSL_LIB_CTX *g_libctx;
+static EVP_MD *g_sha256;
+
+static void crypto_init_once(void)
+{
+	if ((g_libctx = OSSL_LIB_CTX_new()))
+		g_sha256 = EVP_MD_fetch(g_libctx, "SHA256", NULL);
+}
+
+int dhg_crypto_init(void)
+{
+	if (pthread_once(&g_once, crypto_init_once) != 0 || !g_sha256)
+		return dhg_error_set(DHG_ENOMEM, "cannot initialise OpenSSL's SHA-256 (out of memory?)");
+	return 0;
+}
 
 int dhg_sha256_new(dhg_sha256 **out)
 {
@@ -18,8 +40,12 @@ int dhg_sha256_new(dhg_sha256 **out)
 	*out = NULL;
 	if (!h)
 		return dhg_error_set(DHG_ENOMEM, "out of memory");
+	if (dhg_crypto_init() < 0) {
+		free(h);
+		return DHG_ENOMEM;
+	}
 	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, g_sha256, NULL) != 1) {
 		dhg_sha256_free(h);
 		return dhg_error_set(DHG_ERROR, "sha256: cannot initialise digest");
 	}
@@ -80,7 +106,9 @@ int dhg_sha256_raw(unsigned char out[32], const void *data, size_t len)
 {
 	unsigned int n = 0;
 
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+	if (dhg_crypto_init() < 0)
+		return DHG_ENOMEM;
+	if (EVP_Digest(data, len, out, &n, g_sha256, NULL) != 1 || n != 32)
 		return dhg_error_set(DHG_ERROR, "sha256 failed");
 	return 0;
 }
@@ -89,7 +117,9 @@ int dhg_hmac_sha256(unsigned char out[32], const void *key, size_t keylen, const
 {
 	unsigned int n = 0;
 
-	if (!HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) || n != 32)
+	if (dhg_crypto_init() < 0)
+		return DHG_ENOMEM;
+	if (!HMAC(g_sha256, key, (int)keylen, data, len, out, &n) || n != 32)
 		return dhg_error_set(DHG_ERROR, "hmac-sha256 failed");
 	return 0;
 }

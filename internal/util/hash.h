@@ -10,6 +10,10 @@ typedef struct dhg_sha256 dhg_sha256;
 /* "sha256:" + 64 hex + NUL */
 #define DHG_DIGEST_STR_SIZE 72
 
+/* Sets up OpenSSL and its SHA-256 once (every function below calls it); main() calls it
+ * first so that a failure is reported before any work. 0 or DHG_ENOMEM. Thread-safe. */
+int dhg_crypto_init(void);
+
 /* New context in *out (free with dhg_sha256_free). Returns 0 or DHG_ENOMEM/DHG_ERROR. */
 int dhg_sha256_new(dhg_sha256 **out);
 int dhg_sha256_update(dhg_sha256 *h, const void *data, size_t len);

@@ -265,13 +265,16 @@ done:
 	return err;
 }
 
+/* A "{{- with <path> }}" block (under field, or the map's own entries when field is NULL). With a
+ * comment, deflt (taken; NULL: it could not be allocated, an error) becomes the value's default;
+ * without one, the default was set by the caller. */
 static int with_block(engine_process__ctx *ctx, engine_process__item *it, json_t *map, const char *field,
 		      json_t *deflt, const char *comment, const char *const *path)
 {
 	dhg_buf b = DHG_BUF_INIT(0);
 	int err;
 
-	if (deflt && (err = engine_process__vset(ctx, it, deflt, comment, path)) < 0)
+	if (comment && (err = engine_process__vset(ctx, it, deflt, comment, path)) < 0)
 		return err;
 	if ((err = engine_process__vopaque(ctx, it, path)) < 0)
 		return err;
