@@ -63,12 +63,9 @@ int engine_emit_raw_add(json_t *map, const char *text)
 	char key[32];
 	json_t *s;
 	size_t n = 0, d;
-	const char *k;
-	json_t *val;
 
-	json_object_foreach((json_t *)map, k, val)
-	{
-		(void)val;
+	for (void *it = json_object_iter(map); it; it = json_object_iter_next(map, it)) {
+		const char *k = json_object_iter_key(it);
 		if (k[0] == RAW_PREFIX && k[1] == 'r')
 			n++;
 	}
