@@ -124,6 +124,11 @@ $(BUILD)/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS) $(CURL_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
 $(BUILD)/%: $(BUILD)/obj/bench/%.o $(ALL_LIBS) $(CURL_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ALL_LIBS) $(PKG_LIBS)
+# LD_PRELOAD libraries for tests (tests/preload/*.c): failalloc.so fails the Nth allocation.
+PRELOADS := $(patsubst tests/preload/%.c,$(BUILD)/%.so,$(wildcard tests/preload/*.c))
+$(BUILD)/%.so: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $<
 
 # ---- unit tests (Check): one runner per area, suites found by name -------------------------
 UNIT_SRC = $(sort $(wildcard tests/unit/test_$(1)_*.c))
@@ -156,7 +161,7 @@ endif
 .PHONY: all deps deps-build unit integration test asan tsan valgrind coverage lint fuzz bench demo clean tools deploy-manifests
 
 all: $(BINS)
-tools: $(TOOLS)
+tools: $(TOOLS) $(PRELOADS)
 
 deps:
 	@bash scripts/install-deps.sh

@@ -768,7 +768,7 @@ static int extract_into(engine_objects *tmp_out, const char *data, size_t len, c
 	if ((error = check_text(&c)) < 0)
 		return error;
 	if (!yaml_parser_initialize(&parser))
-		return dhg_error_set(DHG_ENOMEM, "%s: cannot initialize the YAML parser", c.source);
+		return dhg_error_set(DHG_ENOMEM, "%s: out of memory (cannot initialize the YAML parser)", c.source);
 	if (len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) { /* a UTF-8 byte order mark */
 		data += 3;
 		len -= 3;
