@@ -197,7 +197,7 @@ int dhg_cmd_analyze(int argc, char **argv)
 	}
 	if (strcmp(format, "json") == 0) {
 		if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || fputc('\n', stdout) == EOF) {
-			fprintf(stderr, "dhg analyze: cannot write the output\n");
+			fprintf(stderr, "dhg analyze: cannot write the output (out of memory, or standard output failed)\n");
 			goto done;
 		}
 	} else {

@@ -85,8 +85,9 @@ int engine_graph__finding_addf(engine_graph *g, int severity, size_t node, const
 			       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Records an edge (duplicates are removed later). Returns 0 or DHG_ENOMEM. */
 int engine_graph__edge_add(engine_graph *g, size_t from, size_t to, const char *type);
-/* The node number of Kind ns/name, or (size_t)-1. ns "" for cluster-scoped objects. */
-size_t engine_graph__lookup(const engine_graph *g, const char *kind, const char *ns, const char *name);
+/* *out = the node number of Kind ns/name, or (size_t)-1 when there is none. ns "" for
+ * cluster-scoped objects. Returns 0, or DHG_ENOMEM (then *out is not "none": the caller fails). */
+int engine_graph__lookup(const engine_graph *g, const char *kind, const char *ns, const char *name, size_t *out);
 
 /* Container-level findings for one workload node (resources, probes, images, security). */
 int engine_graph__workload_findings(engine_graph *g, size_t node);

@@ -95,20 +95,21 @@ static int label_key(dhg_buf *b, const char *ns, const char *k, const char *v)
 	return 0;
 }
 
-size_t engine_graph__lookup(const engine_graph *g, const char *kind, const char *ns, const char *name)
+int engine_graph__lookup(const engine_graph *g, const char *kind, const char *ns, const char *name, size_t *out)
 {
 	dhg_buf b = DHG_BUF_INIT(0);
-	size_t n = 0, id = NONE;
+	size_t n = 0;
 	const size_t *ids;
+	int err;
 
-	if (key3(&b, kind, ns, name) < 0)
-		goto done;
+	*out = NONE;
+	if ((err = key3(&b, kind, ns, name)) < 0)
+		return err;
 	ids = engine_graph__index_get(&g->by_name, b.ptr, b.len, &n);
 	if (n > 0)
-		id = ids[0];
-done:
+		*out = ids[0];
 	dhg_buf_dispose(&b);
-	return id;
+	return 0;
 }
 
 /* ---- node setup -------------------------------------------------------------------------- */
@@ -323,9 +324,12 @@ static int ref(engine_graph *g, size_t from, const char *kind, const char *ns, c
 {
 	size_t to;
 
+	int err;
+
 	if (!name || !*name)
 		return 0;
-	to = engine_graph__lookup(g, kind, ns, name);
+	if ((err = engine_graph__lookup(g, kind, ns, name, &to)) < 0)
+		return err;
 	if (to != NONE)
 		return engine_graph__edge_add(g, from, to, type);
 	if (optional)
@@ -420,7 +424,9 @@ static int workload_refs(engine_graph *g, size_t id)
 		return error;
 	if (strcmp(nd->kind, "StatefulSet") == 0) {
 		const char *svc = engine_graph__str(json_object_get(nd->obj, "spec"), "serviceName");
-		size_t to = svc && *svc ? engine_graph__lookup(g, "Service", ns, svc) : NONE;
+		size_t to = NONE;
+		if (svc && *svc && (error = engine_graph__lookup(g, "Service", ns, svc, &to)) < 0)
+			return error;
 		if (svc && *svc && to == NONE)
 			return ref(g, id, "Service", ns, svc, "headless-service", "serviceName", 0, ENGINE_SEV_MEDIUM);
 		if (to != NONE) {
@@ -504,10 +510,12 @@ static int hpa_edges(engine_graph *g, size_t id)
 	const json_t *minr = engine_graph__path(g->nodes[id].obj, "spec", "minReplicas", NULL);
 	long long min = json_is_integer(minr) ? (long long)json_integer_value(minr) : 1; /* API default 1 */
 	size_t to;
+	int error;
 
 	if (!kind || !name)
 		return 0;
-	to = engine_graph__lookup(g, kind, g->nodes[id].ns, name);
+	if ((error = engine_graph__lookup(g, kind, g->nodes[id].ns, name, &to)) < 0)
+		return error;
 	if (to != NONE && min > g->hpa_min[to])
 		g->hpa_min[to] = min;
 	return ref(g, id, kind, g->nodes[id].ns, name, "scales", "scaleTargetRef", 0, ENGINE_SEV_MEDIUM);
