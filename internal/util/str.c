@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +162,56 @@ bool dhg_semver_valid(const char *s)
 		p += strlen(p);
 	}
 	return *p == '\0';
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+size_t dhg_utf8_scan(const char *str, size_t n, int nul_ok)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t need, k;
+		unsigned cp;
+		unsigned char b;
+		if (n - i >= 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (!(w & HIGHS) && (nul_ok || !((w - ONES) & ~w & HIGHS))) { /* 8 ASCII bytes (no NUL) */
+				i += 8;
+				continue;
+			}
+		}
+		b = s[i];
+		if (b < 0x80) {
+			if (!b && !nul_ok)
+				return i;
+			i++;
+			continue;
+		}
+		if (b >= 0xC2 && b <= 0xDF)
+			need = 1, cp = b & 0x1F;
+		else if (b >= 0xE0 && b <= 0xEF)
+			need = 2, cp = b & 0x0F;
+		else if (b >= 0xF0 && b <= 0xF4)
+			need = 3, cp = b & 0x07;
+		else
+			return i;
+		if (n - i <= need) /* truncated sequence */
+			return i;
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return i;
+		i += need + 1;
+	}
+	return n;
 }
 
 int dhg_parse_long(long *out, const char *s, long min, long max)

@@ -22,6 +22,12 @@ bool dhg_dns1123_subdomain_valid(const char *s);
 /* Semantic Versioning 2.0.0 (no leading "v"). */
 bool dhg_semver_valid(const char *s);
 
+/* The offset of the first byte of s[0..n) that does not start a valid UTF-8 sequence (an
+ * overlong form, a surrogate, beyond U+10FFFF, a truncated or stray byte), or of the first
+ * NUL byte when nul_ok is 0; n when there is none. Runs of eight ASCII bytes are passed a word
+ * at a time. */
+size_t dhg_utf8_scan(const char *s, size_t n, int nul_ok);
+
 /* Parse a whole decimal integer (no trailing junk) in [min, max]. Returns 0 or DHG_EINVALID. */
 int dhg_parse_long(long *out, const char *s, long min, long max);
 /* Parse a duration like "10s", "1m30s", "500ms", "2h", "0" into milliseconds. */

@@ -113,6 +113,35 @@ START_TEST(test_util_str__error_wrap)
 }
 END_TEST
 
+START_TEST(test_util_str__utf8_scan)
+{
+	/* {bytes, length, first bad offset with NUL refused, with NUL allowed} */
+	static const struct {
+		const char *s;
+		size_t n, bad, bad_nul_ok;
+	} c[] = {
+		{"", 0, 0, 0},
+		{"plain ascii text, longer than eight", 35, 35, 35},
+		{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, 14, 14}, /* 2, 3 and 4 bytes */
+		{"abcdefg\0hijklmnop", 18, 7, 18},                              /* NUL inside a word */
+		{"ab\xc0\x80", 4, 2, 2},                                        /* overlong NUL */
+		{"ab\xe0\x80\xafxyz", 7, 2, 2},                                /* overlong '/' */
+		{"\xed\xa0\x80", 3, 0, 0},                                     /* a surrogate */
+		{"x\xf4\x90\x80\x80", 5, 1, 1},                               /* beyond U+10FFFF */
+		{"abcdefgh\xc3", 9, 8, 8},                                      /* truncated at the end */
+		{"abc\x80" "def", 7, 3, 3},                                        /* stray continuation */
+		{"\xc3\xa9\xc3(", 5, 2, 2},                                     /* bad continuation */
+		{"\xff", 1, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		ck_assert_msg(dhg_utf8_scan(c[i].s, c[i].n, 0) == c[i].bad, "case %zu (NUL refused): %zu", i,
+			      dhg_utf8_scan(c[i].s, c[i].n, 0));
+		ck_assert_msg(dhg_utf8_scan(c[i].s, c[i].n, 1) == c[i].bad_nul_ok, "case %zu (NUL allowed): %zu", i,
+			      dhg_utf8_scan(c[i].s, c[i].n, 1));
+	}
+}
+END_TEST
+
 Suite *util_str_suite(void)
 {
 	Suite *s = suite_create("util_str");
@@ -124,6 +153,7 @@ Suite *util_str_suite(void)
 	tcase_add_test(tc, test_util_str__buf_limit);
 	tcase_add_test(tc, test_util_str__sha256);
 	tcase_add_test(tc, test_util_str__error_wrap);
+	tcase_add_test(tc, test_util_str__utf8_scan);
 	suite_add_tcase(s, tc);
 	return s;
 }

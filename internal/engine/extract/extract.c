@@ -669,67 +669,24 @@ static void pos_of_offset(const ctx *c, size_t off, size_t *line, size_t *col)
 	}
 }
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/* Checks bytes before parsing: NUL bytes and invalid UTF-8 mean binary data. Runs of eight
- * ASCII bytes without a NUL are skipped a word at a time; line and column are only counted
- * (up to the offending byte, all of it valid UTF-8) when there is an error. */
+/* Checks bytes before parsing: NUL bytes and invalid UTF-8 mean binary data (dhg_utf8_scan());
+ * line and column are only counted (up to the offending byte, all of it valid UTF-8) when
+ * there is an error. */
 static int check_text(const ctx *c)
 {
-	const unsigned char *s = (const unsigned char *)c->data;
-	size_t n = c->len, i = 0, line, col;
+	size_t i = dhg_utf8_scan(c->data, c->len, 0), line, col;
 	unsigned char b;
 
-	while (i < n) {
-		size_t need = 0, k;
-		unsigned cp;
-		if (n - i >= 8) {
-			uint64_t w;
-			memcpy(&w, s + i, 8);
-			if (!(w & HIGHS) && !((w - ONES) & ~w & HIGHS)) { /* 8 ASCII bytes, none 0 */
-				i += 8;
-				continue;
-			}
-		}
-		b = s[i];
-		if (b == 0) {
-			pos_of_offset(c, i, &line, &col);
-			return dhg_error_set(DHG_EINVALID,
-					     "%s:%zu:%zu: binary data (a NUL byte at offset %zu), not YAML text",
-					     c->source, line + 1, col + 1, i);
-		}
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if (b >= 0xC2 && b <= 0xDF)
-			need = 1, cp = b & 0x1F;
-		else if (b >= 0xE0 && b <= 0xEF)
-			need = 2, cp = b & 0x0F;
-		else if (b >= 0xF0 && b <= 0xF4)
-			need = 3, cp = b & 0x07;
-		else
-			goto bad;
-		if (i + need >= n) /* truncated sequence */
-			goto bad;
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-		    (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			goto bad;
-		i += need + 1;
-		continue;
-	bad:
-		pos_of_offset(c, i, &line, &col);
-		return dhg_error_set(DHG_EINVALID,
-				     "%s:%zu:%zu: binary data (invalid UTF-8 byte 0x%02X at offset %zu), not YAML text",
-				     c->source, line + 1, col + 1, b, i);
-	}
-	return 0;
+	if (i == c->len)
+		return 0;
+	b = (unsigned char)c->data[i];
+	pos_of_offset(c, i, &line, &col);
+	if (b == 0)
+		return dhg_error_set(DHG_EINVALID, "%s:%zu:%zu: binary data (a NUL byte at offset %zu), not YAML text",
+				     c->source, line + 1, col + 1, i);
+	return dhg_error_set(DHG_EINVALID,
+			     "%s:%zu:%zu: binary data (invalid UTF-8 byte 0x%02X at offset %zu), not YAML text",
+			     c->source, line + 1, col + 1, b, i);
 }
 
 static int parser_error(const ctx *c, const yaml_parser_t *p)

@@ -175,8 +175,8 @@ static int helm_annotations(json_t *ann, const json_t *meta)
 			goto oom;
 	}
 	goto done;
-oom:
-	error = dhg_error_set(DHG_EINVALID, "manifest: invalid or non-UTF-8 chart metadata");
+oom: /* meta is the chart's own config JSON (valid UTF-8): only memory can run out */
+	error = dhg_error_set(DHG_ENOMEM, "manifest: out of memory");
 done:
 	dhg_buf_dispose(&authors);
 	return error;
@@ -228,7 +228,7 @@ int ociout_manifest_build(char **out, size_t *len, const char *config_digest, si
 	    json_object_set_new(m, "config", descriptor(OCIOUT_MEDIA_CONFIG, config_digest, config_size)) < 0 ||
 	    json_array_append_new(layers, descriptor(OCIOUT_MEDIA_CHART, layer_digest, layer_size)) < 0 ||
 	    json_object_set(m, "layers", layers) < 0 || json_object_set(m, "annotations", sorted) < 0) {
-		error = error < 0 ? error : dhg_error_set(DHG_EINVALID, "manifest: invalid digest or metadata");
+		error = error < 0 ? error : dhg_error_set(DHG_ENOMEM, "manifest: out of memory");
 		goto done;
 	}
 	error = pkgchart_json_dump_go(out, len, m);

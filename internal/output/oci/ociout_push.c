@@ -720,6 +720,7 @@ int ociout_push(ociout_result *out, const engine_chart *chart, const ociout_opti
 	size_t tgz_len = 0, cfg_len = 0, man_len = 0;
 	char *cfg = NULL, *man = NULL, *url = NULL;
 	json_t *cfgj = NULL;
+	json_error_t jerr;
 	struct curl_slist *ctype = NULL;
 	int error = 0, up = 0;
 
@@ -754,8 +755,10 @@ int ociout_push(ociout_result *out, const engine_chart *chart, const ociout_opti
 	if ((error = dhg_sha256_str(layer_digest, tgz, tgz_len)) < 0 ||
 	    (error = dhg_sha256_str(cfg_digest, cfg, cfg_len)) < 0)
 		goto done;
-	if (!(cfgj = json_loadb(cfg, cfg_len, 0, NULL))) {
-		error = dhg_error_set(DHG_ERROR, "chart %s: cannot read back its config JSON", chart->name);
+	if (!(cfgj = json_loadb(cfg, cfg_len, 0, &jerr))) {
+		/* our own JSON: jansson's parse errors here come from allocations failing */
+		error = dhg_error_set(DHG_ENOMEM, "chart %s: out of memory reading back its config JSON (%s)", chart->name,
+				      jerr.text);
 		goto done;
 	}
 	if ((error = ociout_manifest_build(&man, &man_len, cfg_digest, cfg_len, layer_digest, tgz_len, cfgj)) < 0 ||
@@ -767,7 +770,7 @@ int ociout_push(ociout_result *out, const engine_chart *chart, const ociout_opti
 	if ((error = load_credentials(&c)) < 0)
 		goto done;
 	if (!(c.curl = curl_easy_init())) {
-		error = dhg_error_set(DHG_ENOMEM, "oci: cannot create a curl handle");
+		error = dhg_error_set(DHG_ENOMEM, "oci: cannot create a curl handle (out of memory)");
 		goto done;
 	}
 

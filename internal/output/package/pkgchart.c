@@ -25,6 +25,8 @@ static int yaml_node(json_t **out, yaml_parser_t *p, yaml_event_t *ev, int depth
 
 static int yaml_fail(yaml_parser_t *p, const char *source)
 {
+	if (p->error == YAML_MEMORY_ERROR)
+		return dhg_error_set(DHG_ENOMEM, "%s: out of memory while parsing YAML", source);
 	return dhg_error_set(DHG_EINVALID, "%s: invalid YAML at line %lu column %lu: %s", source,
 			     (unsigned long)p->problem_mark.line + 1, (unsigned long)p->problem_mark.column + 1,
 			     p->problem ? p->problem : "parse error");
@@ -55,9 +57,14 @@ static int yaml_node(json_t **out, yaml_parser_t *p, yaml_event_t *ev, int depth
 			v = json_null();
 		else
 			v = json_stringn(s, n);
+		if (!v) {
+			/* json_stringn() refuses invalid UTF-8, or is out of memory */
+			error = dhg_utf8_scan(s, n, 1) < n ? dhg_error_set(DHG_EINVALID, "%s: a value is not valid UTF-8", source)
+							   : dhg_error_set(DHG_ENOMEM, "out of memory");
+			yaml_event_delete(ev);
+			return error;
+		}
 		yaml_event_delete(ev);
-		if (!v)
-			return dhg_error_set(DHG_EINVALID, "%s: a value is not valid UTF-8", source);
 		*out = v;
 		return 0;
 	}
@@ -123,9 +130,10 @@ static int yaml_node(json_t **out, yaml_parser_t *p, yaml_event_t *ev, int depth
 				goto done;
 			}
 			error = yaml_node(&child, p, &next, depth + 1, source);
-			if (error == 0 && json_object_set_new(v, key, child) < 0) {
-				error = dhg_error_set(DHG_EINVALID, "%s: key '%s' is not valid UTF-8", source, key);
-			}
+			if (error == 0 && json_object_set_new(v, key, child) < 0)
+				error = dhg_utf8_scan(key, strlen(key), 1) < strlen(key)
+						? dhg_error_set(DHG_EINVALID, "%s: a key is not valid UTF-8", source)
+						: dhg_error_set(DHG_ENOMEM, "out of memory");
 			child = NULL;
 			free(key);
 			if (error < 0)
@@ -430,6 +438,16 @@ done:
 	return error;
 }
 
+
+/* What libarchive says of its last error on a (out of memory: DHG_ENOMEM), for "<what>: ...". */
+static int archive_fail(struct archive *a, const char *chart, const char *what)
+{
+	const char *msg = archive_error_string(a) ? archive_error_string(a) : "libarchive error";
+	if (archive_errno(a) == ENOMEM)
+		return dhg_error_set(DHG_ENOMEM, "chart %s: %s: out of memory (%s)", chart, what, msg);
+	return dhg_error_set(DHG_ERROR, "chart %s: %s: %s", chart, what, msg);
+}
+
 /* ---- tar.gz ------------------------------------------------------------------------------- */
 
 static int path_safe(const char *p)
@@ -516,8 +534,7 @@ int pkgchart_tgz_build(unsigned char **out, size_t *len, const engine_chart *cha
 	    archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open2(a, &b, NULL, tgz_write, NULL, NULL) != ARCHIVE_OK) {
-		error = dhg_error_set(DHG_ERROR, "chart %s: cannot start the archive: %s", chart->name,
-				      archive_error_string(a) ? archive_error_string(a) : "libarchive error");
+		error = archive_fail(a, chart->name, "cannot start the archive");
 		goto done;
 	}
 	for (size_t i = 0; i < chart->nfiles; i++) {
@@ -538,14 +555,14 @@ int pkgchart_tgz_build(unsigned char **out, size_t *len, const engine_chart *cha
 		archive_entry_set_gid(e, 0);
 		if (archive_write_header(a, e) != ARCHIVE_OK ||
 		    (f->len && archive_write_data(a, f->data, f->len) != (la_ssize_t)f->len)) {
-			error = dhg_error_set(DHG_ERROR, "chart %s: cannot archive '%s': %s", chart->name, f->path,
-					      archive_error_string(a) ? archive_error_string(a) : "libarchive error");
+			char what[300];
+			snprintf(what, sizeof(what), "cannot archive '%s'", f->path);
+			error = archive_fail(a, chart->name, what);
 			goto done;
 		}
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		error = dhg_error_set(DHG_ERROR, "chart %s: cannot finish the archive: %s", chart->name,
-				      archive_error_string(a) ? archive_error_string(a) : "libarchive error");
+		error = archive_fail(a, chart->name, "cannot finish the archive");
 		goto done;
 	}
 	*out = (unsigned char *)dhg_buf_detach(&b, len);

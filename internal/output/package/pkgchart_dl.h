@@ -17,7 +17,8 @@
 #define PKGCHART__ARCHIVE_FUNCS(X) \
 	X(archive_entry_clear) X(archive_entry_free) X(archive_entry_new) X(archive_entry_set_filetype) \
 	X(archive_entry_set_gid) X(archive_entry_set_mtime) X(archive_entry_set_pathname) \
-	X(archive_entry_set_perm) X(archive_entry_set_size) X(archive_entry_set_uid) X(archive_error_string) \
+	X(archive_entry_set_perm) X(archive_entry_set_size) X(archive_entry_set_uid) X(archive_errno) \
+	X(archive_error_string) \
 	X(archive_set_error) X(archive_write_add_filter_gzip) X(archive_write_close) X(archive_write_data) \
 	X(archive_write_free) X(archive_write_header) X(archive_write_new) X(archive_write_open2) \
 	X(archive_write_set_bytes_in_last_block) X(archive_write_set_filter_option) \
@@ -46,6 +47,7 @@ int pkgchart__archive_load(void);
 #define archive_entry_set_perm (pkgchart__archive.archive_entry_set_perm)
 #define archive_entry_set_size (pkgchart__archive.archive_entry_set_size)
 #define archive_entry_set_uid (pkgchart__archive.archive_entry_set_uid)
+#define archive_errno (pkgchart__archive.archive_errno)
 #define archive_error_string (pkgchart__archive.archive_error_string)
 #define archive_set_error (pkgchart__archive.archive_set_error)
 #define archive_write_add_filter_gzip (pkgchart__archive.archive_write_add_filter_gzip)
