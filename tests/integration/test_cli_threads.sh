@@ -123,6 +123,9 @@ check_err "processor error after 320 templates" "$IN/gen/f39.yaml (document 9, l
 check_err "template writer error, then a processor error" "$IN/emit_late/f20.yaml (document 10, line 42) Widget w: the number .inf" -f "$IN/emit_late"
 check_err "template writer error on the first item" "$IN/emit_early/f20.yaml (document 11, line 47) Aardvark a: the number .nan" -f "$IN/emit_early"
 check_err "duplicate objects across files" "duplicate object ConfigMap" -f "$IN/dups"
+# a values overlay 150 levels deep: values.yaml is written, the schema's piece fails (threads)
+$PY -c 'import sys; d = 150; sys.stdout.write("deep:\n" + "".join("  " * (i + 1) + "k%d:\n" % i for i in range(d)) + "  " * (d + 1) + "x: 1\n")' >"$T/deep.yaml"
+check_err "values nested too deeply in the schema" "values nested too deeply" -f "$IN/b500" --set-values "$T/deep.yaml"
 check_err "file error before a missing path" "$IN/bad/f07.yaml:40002:1:" -f "$IN/bad" -f "$IN/nope.yaml"
 check_err "missing path after good files" "$IN/nope.yaml: No such file or directory" -f "$IN/late/f00.yaml" -f "$IN/nope.yaml" -f "$IN/bad"
 check_err "missing path first" "$IN/nope.yaml: No such file or directory" -f "$IN/nope.yaml" -f "$IN/bad"

@@ -1399,14 +1399,17 @@ done:
 
 /* ---- values.yaml and values.schema.json in pieces, on several threads ---------------------
  *
- * With several threads, both files are written VCHUNK top-level keys at a time: values.yaml's
- * pieces first, then the schema's, taken in order by helper threads and, once it has written
+ * With several threads, both files are written VCHUNK top-level keys at a time: the schema's
+ * pieces first, then values.yaml's, taken in order by helper threads and, once it has written
  * the helpers, NOTES.txt and .helmignore and hashed every other file (all of them sort before
  * "values.schema.json"), by this one. A piece is appended to its file as soon as every piece
- * before it is, so only a few exist at a time. The bytes are those put_values() writes; the
- * tree is only read. Errors keep the sequential order: the values files' (the lowest piece's)
- * before those of this thread. The flat-comments case (values_keys() returns 0) and an opaque
- * or empty root are written by put_values_yaml_file() and put_schema_file() on this thread.
+ * before it is, so only a few exist at a time; a file is hashed into the chart digest as soon
+ * as it is complete and the files before it are hashed (valuer_hash()), while the other pieces
+ * are still being written. The bytes are those put_values() writes; the tree is only read.
+ * Errors keep the sequential order: values.yaml's (its lowest piece's), then the schema's, then
+ * this thread's; every piece is written even after a failure, so that the lowest one is known.
+ * The flat-comments case (values_keys() returns 0) and an opaque or empty root are written by
+ * put_values_yaml_file() and put_schema_file() on this thread.
  */
 
 #define VCHUNK 64
@@ -1416,25 +1419,51 @@ typedef struct valuer {
 	schema_member small[64], *keys;
 	size_t n, nchunks;  /* top-level keys; pieces per file */
 	const json_t *op;   /* the opaque tree's root; NULL when it has no member */
-	engine_par par;     /* the pieces [0, 2 * nchunks), one at a time */
-	pthread_mutex_t mu; /* ready, appended, out */
+	engine_par par;     /* hands out the pieces [0, 2 * nchunks): the schema's, then values.yaml's */
+	pthread_mutex_t mu; /* everything below */
 	dhg_buf *pieces;    /* written, not yet appended */
 	unsigned char *ready;
 	size_t appended;    /* pieces already appended to out[] */
 	dhg_buf out[2];     /* values.yaml, values.schema.json */
+	size_t err_at;      /* the lowest failed piece in sequential order (values.yaml's first) */
+	int err;
+	dhg_error errd;
+	dhg_sha256 *h;      /* the chart digest, once every file before the values files is in it */
+	int hash_next;      /* 0: not yet, 1: the schema next, 2: values.yaml next, 3: both hashed */
+	int hashing;        /* a thread is hashing a file */
+	int herr;           /* hashing failed (message in herrd) */
+	dhg_error herrd;
 	pthread_t tids[ENGINE_MAX_THREADS];
 	int nthreads, have_par, have_mu, started;
 } valuer;
 
-/* Appends, under v->mu, the ready pieces that follow the appended ones. 0 or DHG_ENOMEM with
- * *at = the piece that could not be appended. */
+/* Piece t (in the order handed out) in sequential order: values.yaml's pieces, then the schema's. */
+static size_t piece_seq(const valuer *v, size_t t)
+{
+	return t < v->nchunks ? v->nchunks + t : t - v->nchunks;
+}
+
+/* Records that piece t failed with err (the calling thread's message); under v->mu. */
+static void valuer_fail(valuer *v, size_t t, int err)
+{
+	size_t seq = piece_seq(v, t);
+	if (!v->err || seq < v->err_at) {
+		v->err = err;
+		v->err_at = seq;
+		v->errd = *dhg_error_last();
+	}
+}
+
+/* Appends, under v->mu, the ready pieces that follow the appended ones (the schema's closing
+ * lines after its last piece). 0 or DHG_ENOMEM with *at = the piece that could not be appended. */
 static int valuer_append(valuer *v, size_t *at)
 {
 	int err = 0;
 	while (v->appended < 2 * v->nchunks && v->ready[v->appended]) {
 		size_t k = v->appended;
-		dhg_buf *o = &v->out[k >= v->nchunks];
-		if ((err = engine_emit__put(o, v->pieces[k].ptr ? v->pieces[k].ptr : "", v->pieces[k].len)) < 0) {
+		dhg_buf *o = &v->out[k < v->nchunks];
+		if ((err = engine_emit__put(o, v->pieces[k].ptr ? v->pieces[k].ptr : "", v->pieces[k].len)) < 0 ||
+		    (k + 1 == v->nchunks && (err = engine_emit__puts(o, "\n  },\n  \"type\": \"object\"\n}\n")) < 0)) {
 			*at = k;
 			break;
 		}
@@ -1444,29 +1473,58 @@ static int valuer_append(valuer *v, size_t *at)
 	return err;
 }
 
+/* Hashes the complete values files whose turn it is (called with v->mu held; the hashing
+ * itself runs without it: a complete file is no longer written). */
+static void valuer_hash(valuer *v)
+{
+	while (!v->hashing && !v->herr) {
+		engine_file ef;
+		int file, err;
+		if (v->hash_next == 1 && v->appended >= v->nchunks)
+			file = 1;
+		else if (v->hash_next == 2 && v->appended == 2 * v->nchunks)
+			file = 0;
+		else
+			return;
+		ef.path = (char *)(file ? "values.schema.json" : "values.yaml");
+		ef.data = v->out[file].ptr;
+		ef.len = v->out[file].len;
+		v->hashing = 1;
+		pthread_mutex_unlock(&v->mu);
+		err = digest_add(v->h, &ef, 1);
+		pthread_mutex_lock(&v->mu);
+		v->hashing = 0;
+		if (err < 0) {
+			v->herr = err;
+			v->herrd = *dhg_error_last();
+			return;
+		}
+		v->hash_next++;
+	}
+}
+
 static void *valuer_main(void *arg)
 {
 	valuer *v = arg;
 	size_t t, to;
 
 	while (engine_par_next(&v->par, &t, &to)) {
-		int schema = t >= v->nchunks;
-		size_t from = (schema ? t - v->nchunks : t) * VCHUNK, end = from + VCHUNK < v->n ? from + VCHUNK : v->n;
+		int schema = t < v->nchunks;
+		size_t from = (schema ? t : t - v->nchunks) * VCHUNK, end = from + VCHUNK < v->n ? from + VCHUNK : v->n;
 		size_t at = t;
 		int err = 0;
 		for (size_t i = from; i < end && !err; i++)
 			err = schema ? put_schema_member(&v->pieces[t], i, &v->keys[i], v->op, 2, 0)
 				     : put_values_key(&v->pieces[t], &v->keys[i], v->ctx->comments);
+		pthread_mutex_lock(&v->mu);
 		if (!err) {
-			pthread_mutex_lock(&v->mu);
 			v->ready[t] = 1;
-			err = valuer_append(v, &at);
-			pthread_mutex_unlock(&v->mu);
+			if ((err = valuer_append(v, &at)) == 0)
+				valuer_hash(v);
 		}
-		if (err < 0) {
-			engine_par_fail(&v->par, at, err);
-			break;
-		}
+		if (err < 0)
+			valuer_fail(v, at, err);
+		pthread_mutex_unlock(&v->mu);
 	}
 	return NULL;
 }
@@ -1510,9 +1568,21 @@ static int valuer_start(valuer *v, engine_process__ctx *ctx, int threads)
 	return 1;
 }
 
+/* Every file before the values files is in the digest h: the values files follow as soon as
+ * they are complete (h is used by the helpers until valuer_finish()). */
+static void valuer_hash_from(valuer *v, dhg_sha256 *h)
+{
+	pthread_mutex_lock(&v->mu);
+	v->h = h;
+	v->hash_next = 1;
+	valuer_hash(v);
+	pthread_mutex_unlock(&v->mu);
+}
+
 /* Writes the pieces no helper has taken (on this thread), joins the helpers and, when every
- * piece was written, adds values.yaml and values.schema.json to *f. Returns the lowest
- * piece's error (restored), else 0. */
+ * piece was written, adds values.yaml and values.schema.json to *f, both hashed into the
+ * digest given to valuer_hash_from() (if it was called). Returns the lowest piece's error
+ * (restored), then a hashing error, else 0. */
 static int valuer_finish(valuer *v, files *f)
 {
 	int err;
@@ -1524,10 +1594,18 @@ static int valuer_finish(valuer *v, files *f)
 		pthread_join(v->tids[t], NULL);
 	v->nthreads = 0;
 	v->started = 0;
-	if ((err = engine_par_result(&v->par)) < 0)
-		return err;
-	if ((err = engine_emit__puts(&v->out[1], "\n  },\n  \"type\": \"object\"\n}\n")) < 0 ||
-	    (err = files_add_buf(f, "values.yaml", &v->out[0])) < 0 ||
+	if (v->err < 0) {
+		dhg_error_restore(&v->errd);
+		return v->err;
+	}
+	if (v->hash_next) {
+		valuer_hash(v); /* no other thread is left: the mutex is not needed */
+		if (v->herr < 0) {
+			dhg_error_restore(&v->herrd);
+			return v->herr;
+		}
+	}
+	if ((err = files_add_buf(f, "values.yaml", &v->out[0])) < 0 ||
 	    (err = files_add_buf(f, "values.schema.json", &v->out[1])) < 0)
 		return err;
 	if (!engine_exit_soon())
@@ -1741,10 +1819,16 @@ static int generate(engine_chart **out, const engine_objects *objs, const engine
 			goto done;
 		while (hashed < f.len && strcmp(f.items[hashed].path, "values.schema.json") < 0)
 			hashed++;
+		if (hashed != f.len) { /* only the values files sort there */
+			err = dhg_error_set(DHG_ECONFLICT, "two chart files would be written to %s", f.items[hashed].path);
+			goto done;
+		}
 		if ((err = digest_add(h, f.items, hashed)) < 0)
 			goto done;
+		valuer_hash_from(&vt, h);
 		if ((err = valuer_finish(&vt, &f)) < 0)
 			goto done;
+		hashed = f.len; /* the values files too */
 	}
 	if (parallel)
 		values_release(&ctx, 0);
