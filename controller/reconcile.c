@@ -249,6 +249,13 @@ done:
 
 /* ---- step: generate ---- */
 
+/* A failed generation is deterministic (Stalled until the objects or the spec change), unless
+ * it ran out of memory: that is retried with backoff, like any transient failure. */
+static int terminal_unless_nomem(int error)
+{
+	return error == DHG_ENOMEM ? error : DHG_ETERMINAL;
+}
+
 static int generate(engine_chart **out, rctx *r, const engine_objects *objs, const char *version)
 {
 	engine_options eo = ENGINE_OPTIONS_INIT;
@@ -451,14 +458,14 @@ static int step_generate_and_write(rctx *r)
 	}
 	if ((error = engine_normalize(&objs, &warns)) < 0) {
 		set_outcome(r, RT_STATUS_FAILED, "GenerationFailed", RT_EVENT_WARNING, "GenerationFailed", "%s", dhg_error_last()->message);
-		error = DHG_ETERMINAL; /* deterministic: retried when objects or spec change */
+		error = terminal_unless_nomem(error); /* deterministic: retried when objects or spec change */
 		goto done;
 	}
 	cur = hc_version_current(r->spec.base_version, last_version);
 	snprintf(r->version, sizeof(r->version), "%s", cur);
 	if ((error = generate(&r->chart, r, &objs, cur)) < 0) {
 		set_outcome(r, RT_STATUS_FAILED, "GenerationFailed", RT_EVENT_WARNING, "GenerationFailed", "%s", dhg_error_last()->message);
-		error = DHG_ETERMINAL;
+		error = terminal_unless_nomem(error);
 		goto done;
 	}
 	r->resource_count = (long)r->chart->resource_count;
@@ -486,7 +493,7 @@ static int step_generate_and_write(rctx *r)
 		snprintf(r->version, sizeof(r->version), "%s", next);
 		if ((error = generate(&r->chart, r, &objs, next)) < 0) {
 			set_outcome(r, RT_STATUS_FAILED, "GenerationFailed", RT_EVENT_WARNING, "GenerationFailed", "%s", dhg_error_last()->message);
-			error = DHG_ETERMINAL;
+			error = terminal_unless_nomem(error);
 			goto done;
 		}
 	}
@@ -624,7 +631,12 @@ int controller__reconcile(rt_result *res, void *payload, const char *key)
 	set_outcome(&r, RT_STATUS_PROGRESSING, "Progressing", NULL, NULL, "reconciling");
 
 	/* step: validate */
-	if (hc_spec_parse(&r.spec, r.hc, &pol) < 0) {
+	if ((error = hc_spec_parse(&r.spec, r.hc, &pol)) < 0) {
+		if (error == DHG_ENOMEM) { /* not the spec's fault: Failed, retried with backoff */
+			set_outcome(&r, RT_STATUS_FAILED, "ReconcileFailed", RT_EVENT_WARNING, "ReconcileFailed", "%s",
+				    dhg_error_last()->message);
+			goto out;
+		}
 		set_outcome(&r, RT_STATUS_STALLED, "InvalidSpec", RT_EVENT_WARNING, "InvalidSpec", "%s", dhg_error_last()->message);
 		error = DHG_ETERMINAL;
 		goto out;
