@@ -188,17 +188,23 @@ static int copy_selected(engine_objects *objs, const json_t *sel)
 		json_t *cp = json_deep_copy(json_array_get(pair, 1));
 		if (!cp)
 			return dhg_error_set(DHG_ENOMEM, "out of memory copying objects");
-		if (!json_object_get(cp, "kind"))
-			json_object_set_new(cp, "kind", json_string(hc_kinds[k].kind));
+		/* an object left without kind or apiVersion would be rejected as invalid input */
+		if (!json_object_get(cp, "kind") && json_object_set_new(cp, "kind", json_string(hc_kinds[k].kind)) < 0) {
+			json_decref(cp);
+			return dhg_error_set(DHG_ENOMEM, "out of memory copying objects");
+		}
 		if (!json_object_get(cp, "apiVersion")) {
 			char *api = *hc_kinds[k].group ? dhg_asprintf("%s/%s", hc_kinds[k].group, hc_kinds[k].version)
 						      : dhg_strdup(hc_kinds[k].version);
-			if (api)
-				json_object_set_new(cp, "apiVersion", json_string(api));
+			int rc = api ? json_object_set_new(cp, "apiVersion", json_string(api)) : -1;
 			free(api);
+			if (rc < 0) {
+				json_decref(cp);
+				return dhg_error_set(DHG_ENOMEM, "out of memory copying objects");
+			}
 		}
 		if (engine_objects_add_take(objs, cp, "cluster", -1, 0) < 0)
-			return DHG_ENOMEM;
+			return dhg_error_set(DHG_ENOMEM, "out of memory copying objects");
 	}
 	return 0;
 }
@@ -679,6 +685,9 @@ int controller__reconcile(rt_result *res, void *payload, const char *key)
 
 	/* steps: source -> generate -> compare -> write */
 	error = step_generate_and_write(&r);
+	if (error == DHG_ENOMEM && r.kind == RT_STATUS_PROGRESSING) /* a step that names no outcome of its own */
+		set_outcome(&r, RT_STATUS_FAILED, "ReconcileFailed", RT_EVENT_WARNING, "ReconcileFailed", "%s",
+			    dhg_error_last()->code == DHG_ENOMEM ? dhg_error_last()->message : "out of memory");
 	if (r.spec.cluster)
 		note_forbidden(&r);
 
