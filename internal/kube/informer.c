@@ -184,6 +184,7 @@ struct kube_informer {
 	smap items, by_ns, by_label;
 	unsigned long gen;
 	unsigned long changes; /* moves with every cache write (kube_informer_changes) */
+	bool relist_needed;    /* an event was lost (out of memory): relist instead of resuming the watch */
 
 	/* handlers run one at a time (watch thread and resync thread) */
 	pthread_mutex_t handler_lock;
@@ -324,6 +325,40 @@ static json_t *decode(const centry *e)
 	return json_loadb(e->json, e->len, 0, NULL);
 }
 
+/* Removes e from every index set; for when its decoded labels are not at hand (out of memory):
+ * an entry freed while still indexed would leave a dangling pointer. Write lock held. */
+static void unindex(kube_informer *inf, centry *e)
+{
+	smap *idx[2] = { &inf->by_ns, &inf->by_label };
+	for (int j = 0; j < 2; j++)
+		for (size_t i = 0; i < idx[j]->cap; i++) {
+			char *k = idx[j]->keys[i];
+			if (!k || k == TOMB)
+				continue;
+			ptrset *set = idx[j]->vals[i];
+			for (size_t x = 0; x < set->n;)
+				if (set->v[x] == e)
+					set->v[x] = set->v[--set->n];
+				else
+					x++;
+			if (set->n == 0) {
+				smap_del(idx[j], k); /* tombstones keep the iteration valid */
+				free(set->v);
+				free(set);
+			}
+		}
+}
+
+/* Marks e as not up to date (write lock held): the next relist sees a new resourceVersion and
+ * stores and delivers it again. For an event that could not be indexed or delivered. */
+static void mark_stale(kube_informer *inf, const char *key)
+{
+	centry *e = smap_get(&inf->items, key);
+	if (e && e->rv)
+		e->rv[0] = 0;
+	inf->relist_needed = true;
+}
+
 /* Stores obj (already trimmed) under key, write lock held. On success, when an entry existed,
  * *old_json gets its JSON text (owned by the caller, free()) and *old_len its length. */
 static int cache_put(char **old_json, size_t *old_len, kube_informer *inf, const char *key, json_t *obj)
@@ -344,6 +379,8 @@ static int cache_put(char **old_json, size_t *old_len, kube_informer *inf, const
 		json_t *old = decode(e);
 		if (old)
 			index_entry(inf, e, old, false);
+		else
+			unindex(inf, e);
 		json_decref(old);
 		*old_json = e->json;
 		*old_len = e->len;
@@ -361,8 +398,12 @@ static int cache_put(char **old_json, size_t *old_len, kube_informer *inf, const
 	e->len = strlen(text);
 	e->rv = rv;
 	e->gen = inf->gen;
-	if (index_entry(inf, e, obj, true) < 0)
+	if (index_entry(inf, e, obj, true) < 0) {
+		/* partly indexed: a list by label could miss it until it is stored again */
+		e->rv[0] = 0;
+		inf->relist_needed = true;
 		error = dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory", inf->resource);
+	}
 	return error;
 }
 
@@ -376,6 +417,8 @@ static char *cache_del(size_t *len, kube_informer *inf, const char *key)
 	json_t *old = decode(e);
 	if (old)
 		index_entry(inf, e, old, false);
+	else
+		unindex(inf, e);
 	json_decref(old);
 	smap_del(&inf->items, key);
 	char *json = e->json;
@@ -420,20 +463,34 @@ static void deliver(kube_informer *inf, int type, json_t *old, json_t *obj)
 	pthread_mutex_unlock(&inf->handler_lock);
 }
 
-/* Same, from JSON texts (decoded here, only when a handler wants them). */
-static void deliver_text(kube_informer *inf, int type, const char *old, size_t olen, const char *cur, size_t clen)
+/* A change whose previous state could not be decoded (out of memory) is delivered as an add:
+ * handlers then treat it as new instead of never hearing of it. */
+static void deliver_change(kube_informer *inf, json_t *old, json_t *obj)
+{
+	deliver(inf, old ? KUBE_WATCH_MODIFIED : KUBE_WATCH_ADDED, old, obj);
+}
+
+/* Same, from JSON texts (decoded here, only when a handler wants them). Returns DHG_ENOMEM
+ * when the object could not be decoded: the event was not delivered. */
+static int deliver_text(kube_informer *inf, int type, const char *old, size_t olen, const char *cur, size_t clen)
 {
 	const kube_informer_handlers *h = &inf->opts.handlers;
 	bool wanted = (type == KUBE_WATCH_ADDED && h->on_add) || (type == KUBE_WATCH_MODIFIED && h->on_update) ||
 	              (type == KUBE_WATCH_DELETED && h->on_delete);
+	int error = 0;
 	if (!wanted)
-		return;
-	json_t *o = old ? json_loadb(old, olen, 0, NULL) : NULL;
+		return 0;
+	json_t *o = old && type == KUBE_WATCH_MODIFIED ? json_loadb(old, olen, 0, NULL) : NULL;
 	json_t *c = cur ? json_loadb(cur, clen, 0, NULL) : NULL;
-	if (c && (o || !old))
+	if (!c)
+		error = dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory delivering an event", inf->resource);
+	else if (type == KUBE_WATCH_MODIFIED)
+		deliver_change(inf, o, c);
+	else
 		deliver(inf, type, o, c);
 	json_decref(o);
 	json_decref(c);
+	return error;
 }
 
 static void set_rv(kube_informer *inf, const char *rv)
@@ -497,21 +554,39 @@ static int list_item(json_t *item, void *payload)
 	}
 	char *old = NULL;
 	size_t old_len = 0;
+	/* a stale entry (mark_stale) already holds this state, its handlers never saw it: an add,
+	 * not a change from itself (which handlers would take for a no-op) */
+	bool stale = e && !*e->rv;
 	error = cache_put(&old, &old_len, inf, key, item);
 	pthread_rwlock_unlock(&inf->lock);
 	if (error < 0) {
 		free(old);
 		return error;
 	}
-	return push_pending(lc, e ? KUBE_WATCH_MODIFIED : KUBE_WATCH_ADDED, key, old, old_len);
+	if (stale) {
+		free(old);
+		old = NULL;
+		old_len = 0;
+	}
+	if ((error = push_pending(lc, e && !stale ? KUBE_WATCH_MODIFIED : KUBE_WATCH_ADDED, key, old, old_len)) < 0) {
+		pthread_rwlock_wrlock(&inf->lock);
+		mark_stale(inf, key); /* stored but its event is lost: the next relist delivers it */
+		pthread_rwlock_unlock(&inf->lock);
+	}
+	return error;
 }
 
-static void deliver_pending(kube_informer *inf, list_ctx *lc)
+/* Returns DHG_ENOMEM when an add or change could not be delivered: its entry is marked stale,
+ * so that the relist that follows delivers it. */
+static int deliver_pending(kube_informer *inf, list_ctx *lc)
 {
+	int error = 0;
 	for (size_t i = 0; i < lc->nev; i++) {
 		pending *p = &lc->ev[i];
 		if (p->type == KUBE_WATCH_DELETED) {
-			deliver_text(inf, p->type, NULL, 0, p->old, p->old_len);
+			if (deliver_text(inf, p->type, NULL, 0, p->old, p->old_len) < 0)
+				DHG_LOG_WARN("kube informer: a deletion could not be delivered (out of memory)", "resource",
+				             inf->resource);
 			continue;
 		}
 		/* only this thread writes the cache, so the entry is still there; copy its text
@@ -525,10 +600,17 @@ static void deliver_pending(kube_informer *inf, list_ctx *lc)
 			clen = e->len;
 		}
 		pthread_rwlock_unlock(&inf->lock);
-		if (cur)
-			deliver_text(inf, p->type, p->old, p->old_len, cur, clen);
+		if (!e)
+			continue;
+		if (!cur || deliver_text(inf, p->type, p->old, p->old_len, cur, clen) < 0) {
+			pthread_rwlock_wrlock(&inf->lock);
+			mark_stale(inf, p->key);
+			pthread_rwlock_unlock(&inf->lock);
+			error = dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory delivering an event", inf->resource);
+		}
 		free(cur);
 	}
+	return error;
 }
 
 static void pending_dispose(list_ctx *lc)
@@ -551,6 +633,7 @@ static int relist(kube_informer *inf)
 	lo.limit = inf->opts.page_size;
 	list_ctx lc = { inf, NULL, 0, 0 };
 	int error = 0;
+	inf->relist_needed = false;
 	pthread_mutex_lock(&inf->state_lock);
 	inf->stats.lists++;
 	pthread_mutex_unlock(&inf->state_lock);
@@ -574,6 +657,12 @@ static int relist(kube_informer *inf)
 		char key[KEY_MAX];
 		size_t len = 0;
 		snprintf(key, sizeof(key), "%s", e->key);
+		/* room for the event first: a deletion must not happen without its event (the entry
+		 * stays, and the next relist deletes it) */
+		if (dhg_array_reserve((void **)&lc.ev, &lc.cap, lc.nev + 1, sizeof(*lc.ev)) < 0) {
+			error = dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory", inf->resource);
+			break;
+		}
 		char *old = cache_del(&len, inf, key); /* tombstones keep the iteration valid */
 		error = push_pending(&lc, KUBE_WATCH_DELETED, NULL, old, len);
 	}
@@ -581,7 +670,10 @@ static int relist(kube_informer *inf)
 	if (error < 0)
 		goto done;
 	set_rv(inf, rv);
-	deliver_pending(inf, &lc);
+	if ((error = deliver_pending(inf, &lc)) < 0) {
+		pending_dispose(&lc);
+		return error; /* relisted after a pause: the stale entries are delivered then */
+	}
 	pthread_mutex_lock(&inf->state_lock);
 	inf->synced = true;
 	pthread_cond_broadcast(&inf->state_cond);
@@ -655,10 +747,14 @@ static int on_event(int type, json_t *obj, void *payload)
 		error = cache_put(&old, &old_len, inf, key, obj);
 	pthread_rwlock_unlock(&inf->lock);
 	set_rv(inf, kube_object_resource_version(obj));
+	if (error < 0)
+		inf->relist_needed = true; /* not stored (or not fully indexed): the watch would skip it */
 	if (error == 0 && !same) {
 		json_t *o = old ? json_loadb(old, old_len, 0, NULL) : NULL;
-		if (!old || o)
-			deliver(inf, o ? KUBE_WATCH_MODIFIED : KUBE_WATCH_ADDED, o, obj);
+		if (old)
+			deliver_change(inf, o, obj);
+		else
+			deliver(inf, KUBE_WATCH_ADDED, NULL, obj);
 		json_decref(o);
 	}
 	free(old);
@@ -704,6 +800,16 @@ static void *run(void *arg)
 		int rc = kube_client_watch(inf->client, &inf->opts.gvr, inf->ns, &wo, on_event, inf);
 		if (atomic_load(&inf->stop) || rc == 1)
 			break;
+		if (inf->relist_needed) {
+			/* an event could not be stored: its entry is marked stale, a relist stores it */
+			inf->relist_needed = false;
+			need_list = true;
+			if (rc < 0)
+				DHG_LOG_WARN("kube informer watch failed; relisting", "resource", inf->resource, "error",
+				             dhg_error_last()->message);
+			nap(inf, 200);
+			continue;
+		}
 		if (rc == 0) {
 			watch_fails = 0;
 			continue; /* stream ended: resume from the last RV */
