@@ -18,6 +18,7 @@
 #include "runtime/leader.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -274,6 +275,10 @@ int main(int argc, char **argv)
 	char *secret = NULL;
 	int rc = 1, want_exit = 0, level, error;
 	long long debounce_ms;
+
+	/* before any jansson call: a parse that ran out of memory then fails instead of returning a
+	 * document with characters missing (util/json.h) */
+	dhg_json_track_allocations();
 
 	if (parse_env(&f) < 0 || parse_args(&f, argc, argv, &want_exit) < 0) {
 		fprintf(stderr, "dhg-operator: %s\n", dhg_error_last()->message);

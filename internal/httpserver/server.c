@@ -9,6 +9,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/hash.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -184,7 +185,7 @@ static int handle_push(struct lws *wsi, pss *p, httpserver *s)
 		DHG_LOG_WARN("webhook rejected: bad or missing signature");
 		return respond_str(wsi, p, 401, "bad or missing signature\n");
 	}
-	doc = json_loadb(body, p->body.len, 0, &jerr);
+	doc = dhg_json_loadb(body, p->body.len, 0, &jerr);
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		return respond_str(wsi, p, 400, "body is not a JSON object\n");

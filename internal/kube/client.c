@@ -11,6 +11,7 @@
 #include "kube/kube_private.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -233,7 +234,7 @@ static int check_names(const kube_gvr *gvr, const char *ns, const char *name, co
 
 int kube_client__status_error(long http, const char *body, size_t len, const char *what)
 {
-	json_t *st = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+	json_t *st = body && len ? dhg_json_loadb(body, len, 0, NULL) : NULL;
 	const char *reason = json_string_value(json_object_get(st, "reason"));
 	const char *msg = json_string_value(json_object_get(st, "message"));
 	int code = dhg_error_code_for_http(http, reason);
@@ -407,8 +408,10 @@ static int do_request(json_t **out, kube_client *c, const char *method, const ch
 					*out = json_null();
 				} else {
 					json_error_t jerr;
-					*out = json_loadb(x.body.ptr, x.body.len, 0, &jerr);
-					if (!*out)
+					*out = dhg_json_loadb(x.body.ptr, x.body.len, 0, &jerr);
+					if (!*out && dhg_json_error_is_nomem(&jerr))
+						error = dhg_error_set(DHG_ENOMEM, "%s: out of memory reading the response", what);
+					else if (!*out)
 						error = dhg_error_set(DHG_EINVALID, "%s: response is not JSON: %s", what, jerr.text);
 				}
 			}
@@ -456,9 +459,9 @@ static int request_json(json_t **out, kube_client *c, const char *method, const 
 	char *s = NULL;
 	int error;
 	if (body) {
-		s = json_dumps(body, JSON_COMPACT);
+		s = dhg_json_dumps(body, JSON_COMPACT);
 		if (!s)
-			return dhg_error_set(DHG_ENOMEM, "kube client: cannot serialize body");
+			return dhg_error_set(DHG_ENOMEM, "kube client: out of memory serializing the request body");
 	}
 	error = do_request(out, c, method, path, s, s ? strlen(s) : 0, content_type ? content_type : "application/json");
 	free(s);

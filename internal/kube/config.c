@@ -20,6 +20,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -877,7 +878,7 @@ static int run_exec(char **token, long long *expires_wall, const kube_config *cf
 		goto done;
 	}
 	json_error_t jerr;
-	cred = json_loadb(dhg_buf_cstr(&out), out.len, 0, &jerr);
+	cred = dhg_json_loadb(dhg_buf_cstr(&out), out.len, 0, &jerr);
 	const char *kind = json_string_value(json_object_get(cred, "kind"));
 	json_t *st = json_object_get(cred, "status");
 	const char *tok = json_string_value(json_object_get(st, "token"));

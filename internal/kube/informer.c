@@ -11,6 +11,7 @@
 #include "kube/object.h"
 #include "util/array.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -322,7 +323,7 @@ static int index_entry(kube_informer *inf, centry *e, const json_t *obj, bool ad
 
 static json_t *decode(const centry *e)
 {
-	return json_loadb(e->json, e->len, 0, NULL);
+	return dhg_json_loadb(e->json, e->len, 0, NULL);
 }
 
 /* Removes e from every index set; for when its decoded labels are not at hand (out of memory):
@@ -364,7 +365,7 @@ static void mark_stale(kube_informer *inf, const char *key)
 static int cache_put(char **old_json, size_t *old_len, kube_informer *inf, const char *key, json_t *obj)
 {
 	int error = 0;
-	char *text = json_dumps(obj, JSON_COMPACT);
+	char *text = dhg_json_dumps(obj, JSON_COMPACT);
 	char *rv = dhg_strdup(kube_object_resource_version(obj));
 	*old_json = NULL;
 	*old_len = 0;
@@ -480,8 +481,8 @@ static int deliver_text(kube_informer *inf, int type, const char *old, size_t ol
 	int error = 0;
 	if (!wanted)
 		return 0;
-	json_t *o = old && type == KUBE_WATCH_MODIFIED ? json_loadb(old, olen, 0, NULL) : NULL;
-	json_t *c = cur ? json_loadb(cur, clen, 0, NULL) : NULL;
+	json_t *o = old && type == KUBE_WATCH_MODIFIED ? dhg_json_loadb(old, olen, 0, NULL) : NULL;
+	json_t *c = cur ? dhg_json_loadb(cur, clen, 0, NULL) : NULL;
 	if (!c)
 		error = dhg_error_set(DHG_ENOMEM, "kube informer %s: out of memory delivering an event", inf->resource);
 	else if (type == KUBE_WATCH_MODIFIED)
@@ -750,7 +751,7 @@ static int on_event(int type, json_t *obj, void *payload)
 	if (error < 0)
 		inf->relist_needed = true; /* not stored (or not fully indexed): the watch would skip it */
 	if (error == 0 && !same) {
-		json_t *o = old ? json_loadb(old, old_len, 0, NULL) : NULL;
+		json_t *o = old ? dhg_json_loadb(old, old_len, 0, NULL) : NULL;
 		if (old)
 			deliver_change(inf, o, obj);
 		else

@@ -6,6 +6,7 @@
 #include "kube/kube_private.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -73,7 +74,9 @@ static int parse_line(kube_watch_parser *p, const char *s, size_t len)
 	if (st == len)
 		return 0;
 	json_error_t jerr;
-	json_t *ev = json_loadb(s + st, len - st, 0, &jerr);
+	json_t *ev = dhg_json_loadb(s + st, len - st, 0, &jerr);
+	if (!ev && dhg_json_error_is_nomem(&jerr))
+		return dhg_error_set(DHG_ENOMEM, "watch stream line %lu: out of memory", p->lineno);
 	if (!ev)
 		return dhg_error_set(DHG_EINVALID, "watch stream line %lu: not JSON: %s", p->lineno, jerr.text);
 	int error = 0;

@@ -9,6 +9,7 @@
 #include "output/oci/ociout_internal.h"
 #include "util/base64.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/str.h"
 
 #define MAX_CONFIG_BYTES ((size_t)4 << 20)
@@ -116,7 +117,7 @@ int ociout_credentials_from_docker_config(ociout_credentials *out, const char *j
 	out->username = out->password = NULL;
 	if (len > MAX_CONFIG_BYTES)
 		return dhg_error_set(DHG_ETOOBIG, "docker config: larger than %zu bytes", MAX_CONFIG_BYTES);
-	if (!(root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) || !json_is_object(root)) {
+	if (!(root = dhg_json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) || !json_is_object(root)) {
 		/* jerr.text may quote input: report the position only. */
 		error = dhg_error_set(DHG_EINVALID, "docker config: not a JSON object (line %d, column %d)",
 				      root ? 1 : jerr.line, root ? 1 : jerr.column);

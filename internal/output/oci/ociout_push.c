@@ -12,6 +12,7 @@
 #include "output/package/pkgchart.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -152,7 +153,7 @@ static void registry_error(char *out, size_t size, const resp *r)
 	out[0] = 0;
 	if (!r->body.len)
 		return;
-	j = json_loadb(r->body.ptr, r->body.len, 0, NULL);
+	j = dhg_json_loadb(r->body.ptr, r->body.len, 0, NULL);
 	e = json_array_get(json_object_get(j, "errors"), 0);
 	if (e) {
 		const char *code = json_string_value(json_object_get(e, "code"));
@@ -334,7 +335,7 @@ static int fetch_token(client *c, const ociout_challenge *ch)
 		dhg_error_wrap("token server");
 		goto done;
 	}
-	j = json_loadb(r.body.ptr ? r.body.ptr : "", r.body.len, 0, NULL);
+	j = dhg_json_loadb(r.body.ptr ? r.body.ptr : "", r.body.len, 0, NULL);
 	tok = json_string_value(json_object_get(j, "token"));
 	if (!tok || !tok[0])
 		tok = json_string_value(json_object_get(j, "access_token"));
@@ -755,7 +756,7 @@ int ociout_push(ociout_result *out, const engine_chart *chart, const ociout_opti
 	if ((error = dhg_sha256_str(layer_digest, tgz, tgz_len)) < 0 ||
 	    (error = dhg_sha256_str(cfg_digest, cfg, cfg_len)) < 0)
 		goto done;
-	if (!(cfgj = json_loadb(cfg, cfg_len, 0, &jerr))) {
+	if (!(cfgj = dhg_json_loadb(cfg, cfg_len, 0, &jerr))) {
 		/* our own JSON: jansson's parse errors here come from allocations failing */
 		error = dhg_error_set(DHG_ENOMEM, "chart %s: out of memory reading back its config JSON (%s)", chart->name,
 				      jerr.text);

@@ -13,6 +13,7 @@
 #include "util/array.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/json.h"
 #include "util/str.h"
 
 #define MAX_DEPTH 32
@@ -334,7 +335,7 @@ static int go_escape(char **out, size_t *len, const char *s)
 
 int pkgchart_json_dump_go(char **out, size_t *len, const json_t *v)
 {
-	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s = dhg_json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	int error;
 	*out = NULL;
 	*len = 0;
