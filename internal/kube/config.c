@@ -178,9 +178,12 @@ static int yaml_node(json_t **out, yaml_parser_t *p, yaml_event_t *ev, const cha
 
 static int yaml_next(yaml_parser_t *p, yaml_event_t *ev, const char *what)
 {
-	if (!yaml_parser_parse(p, ev))
+	if (!yaml_parser_parse(p, ev)) {
+		if (p->error == YAML_MEMORY_ERROR) /* not the file's fault */
+			return dhg_error_set(DHG_ENOMEM, "%s: out of memory", what);
 		return dhg_error_set(DHG_EINVALID, "%s: YAML error at line %zu: %s", what,
 		                     p->problem_mark.line + 1, p->problem ? p->problem : "parse error");
+	}
 	return 0;
 }
 
@@ -293,7 +296,7 @@ int kube_config__yaml_to_json(json_t **out, const char *text, size_t len, const 
 	json_t *doc = NULL;
 	bool have_ev = false;
 	if (!yaml_parser_initialize(&p))
-		return dhg_error_set(DHG_ENOMEM, "%s: YAML parser init failed", what);
+		return dhg_error_set(DHG_ENOMEM, "%s: out of memory (YAML parser init failed)", what);
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	for (;;) {
 		if ((error = yaml_next(&p, &ev, what)) < 0)
