@@ -282,6 +282,58 @@ START_TEST(test_engine_normalize__handwritten_defaults_kept)
 }
 END_TEST
 
+START_TEST(test_engine_normalize__default_blocks_exact)
+{
+	/* live objects: a strategy / updateStrategy block is dropped only when it is exactly the
+	 * API server's default (same members, same types), compared without parsing any text */
+	const char *head = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w%d, uid: u}\nspec:\n"
+			   "  selector: {matchLabels: {app: w}}\n  template: {metadata: {labels: {app: w}}, spec: "
+			   "{containers: [{name: w, image: nginx}]}}\n";
+	static const char *const kept[] = {
+		"{type: RollingUpdate, rollingUpdate: {maxSurge: 30%, maxUnavailable: 25%}}",
+		"{type: RollingUpdate, rollingUpdate: {maxSurge: 25%, maxUnavailable: 25%, x: 1}}",
+		"{type: RollingUpdate, rollingUpdate: {maxSurge: 25%}}",
+		"{type: RollingUpdate, rollingUpdate: {maxSurge: 25%, maxUnavailable: 25}}",
+		"{type: Recreate}",
+		"{type: RollingUpdate, rollingUpdate: [maxSurge]}",
+		"{type: RollingUpdate, rollingUpdate: {maxSurge: 25%, maxUnavailable: 25%}, extra: {}}",
+	};
+	char in[1024], want[1024];
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		int n = snprintf(in, sizeof(in), head, (int)i);
+		snprintf(in + n, sizeof(in) - (size_t)n, "  strategy: %s\n", kept[i]);
+		n = snprintf(want, sizeof(want), head, (int)i);
+		snprintf(want + n, sizeof(want) - (size_t)n, "  strategy: %s\n", kept[i]);
+		/* the expected text has no uid: the live-object fields go, the block stays */
+		{
+			char *u = strstr(want, ", uid: u");
+			memmove(u, u + 8, strlen(u + 8) + 1);
+		}
+		expect_norm(in, want, NULL);
+	}
+	{
+		int n = snprintf(in, sizeof(in), head, 99);
+		snprintf(in + n, sizeof(in) - (size_t)n,
+			 "  strategy: {rollingUpdate: {maxUnavailable: 25%%, maxSurge: 25%%}, type: RollingUpdate}\n");
+		snprintf(want, sizeof(want), head, 99);
+		{
+			char *u = strstr(want, ", uid: u");
+			memmove(u, u + 8, strlen(u + 8) + 1);
+		}
+		expect_norm(in, want, NULL);
+	}
+	/* StatefulSet: partition 0 is the default, "0" (a string) is not */
+	expect_norm("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s, uid: u}\nspec:\n"
+		    "  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 0}}\n---\n"
+		    "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: t, uid: u}\nspec:\n"
+		    "  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: \"0\"}}\n",
+		    "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\nspec: {}\n---\n"
+		    "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: t}\nspec:\n"
+		    "  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: \"0\"}}\n",
+		    NULL);
+}
+END_TEST
+
 START_TEST(test_engine_normalize__service)
 {
 	expect_norm("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop, resourceVersion: \"9\"}\n"
@@ -575,6 +627,7 @@ Suite *engine_normalize_suite(void)
 	tcase_add_test(tc, test_engine_normalize__duplicates);
 	tcase_add_test(tc, test_engine_normalize__live_deployment_stripped);
 	tcase_add_test(tc, test_engine_normalize__handwritten_defaults_kept);
+	tcase_add_test(tc, test_engine_normalize__default_blocks_exact);
 	tcase_add_test(tc, test_engine_normalize__service);
 	tcase_add_test(tc, test_engine_normalize__owner_managed_dropped);
 	tcase_add_test(tc, test_engine_normalize__live_workloads);
