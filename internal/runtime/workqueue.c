@@ -8,6 +8,7 @@
 
 #include "runtime/strmap.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/str.h"
 
 typedef struct item {
@@ -183,7 +184,25 @@ int rt_workqueue_add(rt_workqueue *q, const char *key)
 	return rt_workqueue_add_after(q, key, 0);
 }
 
+static int add_after_once(rt_workqueue *q, const char *key, long long delay_ms);
+
+/* A key that cannot be queued is lost for good (nothing else remembers it: an informer event,
+ * a failed reconcile's retry): out of memory, try again a few times before giving up with an
+ * error in the log. */
 int rt_workqueue_add_after(rt_workqueue *q, const char *key, long long delay_ms)
+{
+	int error = add_after_once(q, key, delay_ms);
+	for (int i = 0; error == DHG_ENOMEM && i < 5; i++) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+		error = add_after_once(q, key, delay_ms);
+	}
+	if (error == DHG_ENOMEM)
+		DHG_LOG_ERROR("workqueue: key not queued (out of memory)", "key", key);
+	return error;
+}
+
+static int add_after_once(rt_workqueue *q, const char *key, long long delay_ms)
 {
 	item *it;
 	int error = 0;
