@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kube/object.h"
 #include "runtime/rbac.h"
@@ -167,14 +168,28 @@ static void index_helmchart(controller_helmchart *c, const json_t *hc)
 	char key[512];
 	hc_spec s;
 	hc_spec_policy p = policy_of(c);
+	int error = 0;
 	hc_key(key, sizeof(key), hc);
-	if (hc_spec_parse(&s, hc, &p) < 0) {
-		hc_index_remove(c->ix, key);
-		return;
+	/* Out of memory, try again a few times: a HelmChart left out of the index (or with its old
+	 * entry) would not hear of changes of the objects it selects. */
+	for (int i = 0; i < 6; i++) {
+		if (i) {
+			struct timespec ts = { 0, 10 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		if ((error = hc_spec_parse(&s, hc, &p)) < 0) {
+			if (error == DHG_ENOMEM)
+				continue;
+			hc_index_remove(c->ix, key);
+			return;
+		}
+		error = hc_index_set_take(c->ix, key, &s);
+		hc_spec_dispose(&s);
+		if (error != DHG_ENOMEM)
+			break;
 	}
-	if (hc_index_set_take(c->ix, key, &s) < 0)
+	if (error < 0)
 		DHG_LOG_ERROR("cannot index HelmChart", "key", key, "error", dhg_error_last()->message);
-	hc_spec_dispose(&s);
 }
 
 /* ---- HelmChart events ---- */
