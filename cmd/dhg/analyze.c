@@ -7,6 +7,7 @@
 #include "engine/engine.h"
 #include "engine/extract/normalize.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #define MAX_PATHS 1024
 
@@ -196,8 +197,20 @@ int dhg_cmd_analyze(int argc, char **argv)
 		goto done;
 	}
 	if (strcmp(format, "json") == 0) {
-		if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || fputc('\n', stdout) == EOF) {
-			fprintf(stderr, "dhg analyze: cannot write the output (out of memory, or standard output failed)\n");
+		/* as a whole first: jansson's serializer ignores a failed allocation (util/json.h); the
+		 * text comes from jansson's allocator (the pool in this command) */
+		json_free_t jfree = NULL;
+		char *text = dhg_json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		int werr;
+		if (!text) {
+			fprintf(stderr, "dhg analyze: out of memory writing the JSON output\n");
+			goto done;
+		}
+		werr = fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF;
+		json_get_alloc_funcs(NULL, &jfree);
+		jfree(text);
+		if (werr) {
+			fprintf(stderr, "dhg analyze: cannot write the output\n");
 			goto done;
 		}
 	} else {

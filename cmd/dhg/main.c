@@ -6,6 +6,7 @@
 
 #include "cmd/dhg/cmd.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/pool.h"
 
 #ifndef DHG_VERSION
@@ -63,11 +64,12 @@ static int leak_checked(void)
 static void pool_install(void)
 {
 	const char *a = getenv("DHG_ALLOC");
-	if (a && !strcmp(a, "malloc"))
+	if ((a && !strcmp(a, "malloc")) || (!(a && !strcmp(a, "pool")) && leak_checked())) {
+		dhg_json_track_allocations();
 		return;
-	if (!(a && !strcmp(a, "pool")) && leak_checked())
-		return;
-	json_set_alloc_funcs(dhg_pool_malloc, dhg_pool_free);
+	}
+	/* counted as well: jansson's parser and serializer ignore a failed allocation (util/json.h) */
+	dhg_json_track_allocations_with(dhg_pool_malloc, dhg_pool_free);
 	dhg_cmd_pool = 1;
 }
 
@@ -103,8 +105,10 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[1], "analyze") == 0) {
 		cmd = dhg_cmd_analyze;
 		pool_install();
-	} else if (strcmp(argv[1], "push") == 0)
+	} else if (strcmp(argv[1], "push") == 0) {
 		cmd = dhg_cmd_push;
+		dhg_json_track_allocations(); /* libc malloc: the packager frees json_dumps() output */
+	}
 	else {
 		fprintf(stderr, "dhg: unknown command '%s'\n\n", argv[1]);
 		usage(stderr);

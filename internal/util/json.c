@@ -4,10 +4,11 @@
 #include <stdlib.h>
 
 static _Thread_local unsigned long g_failed; /* allocations jansson asked for that failed */
+static void *(*g_alloc)(size_t) = malloc;     /* set once, before any jansson call */
 
 static void *tracking_malloc(size_t n)
 {
-	void *p = malloc(n);
+	void *p = g_alloc(n);
 	if (!p)
 		g_failed++;
 	return p;
@@ -15,7 +16,13 @@ static void *tracking_malloc(size_t n)
 
 void dhg_json_track_allocations(void)
 {
-	json_set_alloc_funcs(tracking_malloc, free);
+	dhg_json_track_allocations_with(malloc, free);
+}
+
+void dhg_json_track_allocations_with(void *(*alloc)(size_t), void (*release)(void *))
+{
+	g_alloc = alloc;
+	json_set_alloc_funcs(tracking_malloc, release);
 }
 
 json_t *dhg_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)

@@ -12,6 +12,9 @@
  * main(), before any jansson call (json_set_alloc_funcs); a program that does not (or installs
  * its own functions) gets plain json_loadb behaviour. */
 void dhg_json_track_allocations(void);
+/* The same around another allocator (e.g. the CLI's pool): alloc/release as for
+ * json_set_alloc_funcs(). */
+void dhg_json_track_allocations_with(void *(*alloc)(size_t), void (*release)(void *));
 
 /* json_loadb that never returns a document parsed with a failed allocation (see above): NULL,
  * and err (when given) says "out of memory" with json_error_code() == json_error_out_of_memory. */
