@@ -431,7 +431,8 @@ static int step_generate_and_write(rctx *r)
 			/* The fingerprint also covers the spec (generation) and the version compared against. */
 			char buf[512];
 			snprintf(buf, sizeof(buf), "%s|%lld|%s", fp, r->spec.generation, last_version);
-			dhg_sha256_str(fp, buf, strlen(buf));
+			if ((error = dhg_sha256_str(fp, buf, strlen(buf))) < 0)
+				goto done; /* out of memory: ReconcileFailed, tried again */
 		}
 		char *ss = NULL;
 		kube_selector_to_string(&ss, r->spec.selector);

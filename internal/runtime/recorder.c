@@ -88,8 +88,11 @@ int rt_recorder_event(rt_recorder *r, const json_t *obj, const char *type, const
 			rt__strmap_dispose(&r->cache);
 		}
 		a = calloc(1, sizeof(*a));
+		if (a && dhg_sha256_str(digest, dhg_buf_cstr(&key), key.len) < 0) {
+			free(a); /* no name for the Event (it was once "<name>." and refused by the API) */
+			a = NULL;
+		}
 		if (a) {
-			dhg_sha256_str(digest, dhg_buf_cstr(&key), key.len);
 			memcpy(hex, digest + 7, 16);
 			hex[16] = 0;
 			snprintf(a->name, sizeof(a->name), "%.200s.%s", name, hex);

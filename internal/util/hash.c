@@ -12,24 +12,27 @@ struct dhg_sha256 {
 	EVP_MD_CTX *ctx;
 };
 
-/* SHA-256 comes from a library context of our own, made once. OpenSSL 3.0 keeps using its
- * default context after an allocation failed while making it (a NULL lock, then a crash:
- * found by failing each allocation of a run in turn); OSSL_LIB_CTX_new() reports that
- * failure instead, and nothing of OpenSSL is used for hashing afterwards. */
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+/* SHA-256 comes from a library context of our own. OpenSSL 3.0 keeps using its default
+ * context after an allocation failed while making it (a NULL lock, then a crash: found by
+ * failing each allocation of a run in turn); OSSL_LIB_CTX_new() reports that failure instead.
+ * A failed set-up is tried again by the next call (the operator runs on: one failed allocation
+ * must not disable hashing for good); once made, it is only read. */
+static pthread_mutex_t g_init_mu = PTHREAD_MUTEX_INITIALIZER;
 static OSSL_LIB_CTX *g_libctx;
-static EVP_MD *g_sha256;
-
-static void crypto_init_once(void)
-{
-	if ((g_libctx = OSSL_LIB_CTX_new()))
-		g_sha256 = EVP_MD_fetch(g_libctx, "SHA256", NULL);
-}
+static EVP_MD *_Atomic g_sha256;
 
 int dhg_crypto_init(void)
 {
-	if (pthread_once(&g_once, crypto_init_once) != 0 || !g_sha256)
-		return dhg_error_set(DHG_ENOMEM, "cannot initialise OpenSSL's SHA-256 (out of memory?)");
+	if (g_sha256)
+		return 0;
+	pthread_mutex_lock(&g_init_mu);
+	if (!g_libctx)
+		g_libctx = OSSL_LIB_CTX_new();
+	if (g_libctx && !g_sha256)
+		g_sha256 = EVP_MD_fetch(g_libctx, "SHA256", NULL);
+	pthread_mutex_unlock(&g_init_mu);
+	if (!g_sha256)
+		return dhg_error_set(DHG_ENOMEM, "out of memory setting up OpenSSL's SHA-256");
 	return 0;
 }
 
