@@ -145,6 +145,9 @@ static void objinfs_stop(controller_helmchart *c)
 	pthread_mutex_lock(&c->inf_mu);
 	c->inf_stopped = true;
 	pthread_mutex_unlock(&c->inf_mu);
+	for (size_t i = c->nobjs; i-- > 0;) /* all asked first: they wind down together */
+		if (atomic_load(&c->objs[i].started))
+			kube_informer_cancel(c->objs[i].inf);
 	for (size_t i = c->nobjs; i-- > 0;)
 		if (atomic_load(&c->objs[i].started))
 			kube_informer_stop(c->objs[i].inf);

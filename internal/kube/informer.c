@@ -932,6 +932,12 @@ int kube_informer_wait_for_sync(kube_informer *inf, long timeout_ms)
 	return error;
 }
 
+void kube_informer_cancel(kube_informer *inf)
+{
+	if (inf)
+		atomic_store(&inf->stop, 1);
+}
+
 void kube_informer_stop(kube_informer *inf)
 {
 	if (!inf)

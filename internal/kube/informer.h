@@ -75,6 +75,9 @@ int kube_informer_wait_for_sync(kube_informer *inf, long timeout_ms);
 /* Stops the thread: closes the open transfer and joins. Handlers are not called after it
  * returns. Idempotent; must not be called from a handler. */
 void kube_informer_stop(kube_informer *inf);
+/* Asks the informer's threads to end, without waiting for them (kube_informer_stop() waits):
+ * when many informers stop, ask all of them first, so that they wind down together. */
+void kube_informer_cancel(kube_informer *inf);
 
 /* Stops if needed and frees everything. NULL-safe. */
 void kube_informer_free(kube_informer *inf);
