@@ -64,12 +64,13 @@ static int leak_checked(void)
 static void pool_install(void)
 {
 	const char *a = getenv("DHG_ALLOC");
+	/* counted: jansson's parser and serializer ignore a failed allocation (util/json.h); no
+	 * reserve: the engine's own jansson calls report theirs */
 	if ((a && !strcmp(a, "malloc")) || (!(a && !strcmp(a, "pool")) && leak_checked())) {
-		dhg_json_track_allocations();
+		dhg_json_track_allocations_with(malloc, free, 0);
 		return;
 	}
-	/* counted as well: jansson's parser and serializer ignore a failed allocation (util/json.h) */
-	dhg_json_track_allocations_with(dhg_pool_malloc, dhg_pool_free);
+	dhg_json_track_allocations_with(dhg_pool_malloc, dhg_pool_free, 0);
 	dhg_cmd_pool = 1;
 }
 

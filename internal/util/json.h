@@ -13,8 +13,10 @@
  * its own functions) gets plain json_loadb behaviour. */
 void dhg_json_track_allocations(void);
 /* The same around another allocator (e.g. the CLI's pool): alloc/release as for
- * json_set_alloc_funcs(). */
-void dhg_json_track_allocations_with(void *(*alloc)(size_t), void (*release)(void *));
+ * json_set_alloc_funcs(). With reserve, a failed allocation within dhg_json_loadb() is served
+ * from a 1 MiB reserve after being counted (json.c: jansson's lexer asserts on some failures),
+ * so the parser never sees NULL while the reserve lasts; dhg_json_track_allocations() uses it. */
+void dhg_json_track_allocations_with(void *(*alloc)(size_t), void (*release)(void *), int reserve);
 
 /* json_loadb that never returns a document parsed with a failed allocation (see above): NULL,
  * and err (when given) says "out of memory" with json_error_code() == json_error_out_of_memory. */
