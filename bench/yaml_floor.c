@@ -14,7 +14,6 @@
  * Prints "events=<n> files_read=<n> bytes_written=<n>" on success; exit 0, else 1 (2: usage).
  */
 #include <dirent.h>
-#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,8 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "engine/engine.h"
+#include "engine/par.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/str.h"
@@ -167,32 +168,17 @@ static void *write_main(void *arg)
 	return NULL;
 }
 
-/* Runs fn on this thread and threads - 1 more, each with its own args[t]; joins them. */
-static void run_threads(void *(*fn)(void *), void *args, size_t stride, int threads)
-{
-	pthread_t tids[64];
-	int started = 0;
-	for (int t = 1; t < threads && t < 64; t++) {
-		if (pthread_create(&tids[started], NULL, fn, (char *)args + (size_t)t * stride) != 0)
-			break;
-		started++;
-	}
-	fn(args);
-	for (int t = 0; t < started; t++)
-		pthread_join(tids[t], NULL);
-}
-
 int main(int argc, char **argv)
 {
 	long nfiles = 1, bytes, threads = 1;
 	unsigned long long written = 0;
-	wjob jobs[64];
+	wjob jobs[ENGINE_MAX_THREADS];
 	int a = 1;
 
 	while (argc - a > 2 && argv[a][0] == '-') {
 		if (strcmp(argv[a], "-n") == 0 && dhg_parse_long(&nfiles, argv[a + 1], 1, 10000000) == 0)
 			a += 2;
-		else if (strcmp(argv[a], "-j") == 0 && dhg_parse_long(&threads, argv[a + 1], 1, 64) == 0)
+		else if (strcmp(argv[a], "-j") == 0 && dhg_parse_long(&threads, argv[a + 1], 1, ENGINE_MAX_THREADS) == 0)
 			a += 2;
 		else
 			goto usage;
@@ -207,13 +193,13 @@ int main(int argc, char **argv)
 		if (walk(argv[i]) < 0)
 			return 1;
 	}
-	run_threads(parse_main, NULL, 0, (int)threads);
+	engine_par_run(parse_main, NULL, 0, (int)threads);
 	if (failed)
 		return 1;
 	next_job = 0;
 	for (long t = 0; t < threads; t++)
 		jobs[t] = (wjob){argv[a], (unsigned long long)bytes, 0, nfiles};
-	run_threads(write_main, jobs, sizeof(jobs[0]), (int)threads);
+	engine_par_run(write_main, jobs, sizeof(jobs[0]), (int)threads);
 	if (failed)
 		return 1;
 	for (long t = 0; t < threads; t++)

@@ -1579,6 +1579,16 @@ static void valuer_hash_from(valuer *v, dhg_sha256 *h)
 	pthread_mutex_unlock(&v->mu);
 }
 
+/* Writes the pieces no helper has taken, on this thread, and joins the helpers. */
+static void valuer_join(valuer *v)
+{
+	valuer_main(v);
+	for (int t = 0; t < v->nthreads; t++)
+		pthread_join(v->tids[t], NULL);
+	v->nthreads = 0;
+	v->started = 0;
+}
+
 /* Writes the pieces no helper has taken (on this thread), joins the helpers and, when every
  * piece was written, adds values.yaml and values.schema.json to *f, both hashed into the
  * digest given to valuer_hash_from() (if it was called). Returns the lowest piece's error
@@ -1589,11 +1599,7 @@ static int valuer_finish(valuer *v, files *f)
 
 	if (!v->started)
 		return 0;
-	valuer_main(v);
-	for (int t = 0; t < v->nthreads; t++)
-		pthread_join(v->tids[t], NULL);
-	v->nthreads = 0;
-	v->started = 0;
+	valuer_join(v);
 	if (v->err < 0) {
 		dhg_error_restore(&v->errd);
 		return v->err;
@@ -1616,11 +1622,8 @@ static int valuer_finish(valuer *v, files *f)
 
 static void valuer_dispose(valuer *v)
 {
-	if (v->started) { /* after an error of this thread: the helpers end with the pieces */
-		valuer_main(v);
-		for (int t = 0; t < v->nthreads; t++)
-			pthread_join(v->tids[t], NULL);
-	}
+	if (v->started) /* after an error of this thread: the helpers end with the pieces */
+		valuer_join(v);
 	for (size_t i = 0; v->pieces && i < 2 * v->nchunks; i++)
 		dhg_buf_dispose(&v->pieces[i]);
 	free(v->pieces);
